@@ -1,0 +1,44 @@
+# Learning to See: the README's commands.
+#   make book   execute every notebook and build the book (the main job)
+#   make test   the whole test suite
+#   make lab    open JupyterLab on the book
+# Each target creates .venv and installs everything it needs on a fresh machine.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Two workers: the CI machines and most laptops have at least two cores. Override with
+# `make test JOBS=auto`.
+JOBS   ?= 2
+
+.PHONY: env book test lab exercises crosscheck clean
+
+env: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m pip check
+	touch $(STAMP)
+
+book: env
+	$(PY) tools/build_book.py
+
+test: env
+	MPLBACKEND=Agg $(PY) -m pytest -n $(JOBS) --dist loadscope --timeout 900 \
+	    --nbval-lax --nbval-current-env tests book solutions exercises lectures
+
+lab: env
+	$(VENV)/bin/jupyter lab book/
+
+exercises: env
+	$(PY) tools/make_exercises.py
+
+crosscheck: env
+	$(PY) -m cnnlib.crosscheck
+
+clean:
+	rm -rf _build .pytest_cache
