@@ -27,8 +27,10 @@ $(STAMP): requirements.txt pyproject.toml
 book: env
 	$(PY) tools/build_book.py
 
+# One BLAS thread per pytest worker: two workers that each start two BLAS threads on two
+# cores oversubscribe them and small matrix products run up to 20x slower.
 test: env
-	MPLBACKEND=Agg $(PY) -m pytest -n $(JOBS) --dist loadscope --timeout 900 \
+	MPLBACKEND=Agg OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadscope --timeout 900 \
 	    --nbval-lax --nbval-current-env tests book solutions exercises lectures
 
 lab: env

@@ -16,6 +16,7 @@ __all__ = [
     "check_ndim",
     "check_shape",
     "check_same_shape",
+    "as_dout",
     "check_finite",
     "check_positive_int",
     "check_pair",
@@ -57,7 +58,10 @@ def as_int_array(x, name: str, *, ndim: int | Sequence[int] | None = None) -> np
     are accepted (labels often arrive as floats from CSV files)."""
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} must be an integer array, got {type(x).__name__}")
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be convertible to an integer array ({exc})") from None
     if np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_:
         arr = arr.astype(np.int64)
     elif np.issubdtype(arr.dtype, np.floating):
@@ -98,6 +102,16 @@ def check_same_shape(a: np.ndarray, a_name: str, b: np.ndarray, b_name: str) -> 
     if a.shape != b.shape:
         raise ValueError(f"{a_name} and {b_name} must have the same shape, got "
                          f"{a_name}.shape={a.shape} and {b_name}.shape={b.shape}")
+
+
+def as_dout(dout, shape: Sequence[int], what: str = "the forward output") -> np.ndarray:
+    """Validate the upstream gradient of a backward pass: a float array of exactly
+    ``shape`` (the shape of ``what``, usually the forward output)."""
+    d = as_float_array(dout, "dout")
+    if d.shape != tuple(shape):
+        raise ValueError(f"dout must have the shape of {what}, {tuple(shape)}, got "
+                         f"dout.shape={d.shape}")
+    return d
 
 
 def check_finite(arr: np.ndarray, name: str) -> None:

@@ -32,28 +32,52 @@ def rel_error(a, b) -> float:
     return float(np.max(np.abs(a64 - b64) / np.maximum(1e-8, np.abs(a64) + np.abs(b64))))
 
 
+def _check_h(h) -> float:
+    if isinstance(h, bool) or not isinstance(h, (int, float, np.integer, np.floating)):
+        raise TypeError(f"h must be a positive number, got {type(h).__name__} ({h!r})")
+    if not (np.isfinite(h) and h > 0):
+        raise ValueError(f"h must be a positive finite number, got {h!r}")
+    return float(h)
+
+
+def _scalar(value, what: str) -> float:
+    arr = np.asarray(value)
+    if arr.size != 1 or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"{what} must return a scalar, got an array of shape "
+                         f"{arr.shape} and dtype {arr.dtype}")
+    return float(arr.reshape(()))
+
+
 def numerical_gradient(f: Callable[[np.ndarray], float], x, h: float = 1e-6) -> np.ndarray:
     r"""Central-difference gradient of a scalar function,
     :math:`\partial f/\partial x_i \approx (f(x + h e_i) - f(x - h e_i)) / 2h`.
 
-    f : called with an array shaped like x, returns a scalar; x is modified in place
-    during the call and restored afterwards. x : float array of any shape.
-    Returns an array shaped like x. Costs 2 * x.size calls of f.
+    f : called with an array shaped like x, returns a scalar.
+    x : float64 array of any shape (a list or an integer array is first copied to a
+    new float64 array). A float64 ndarray is nudged in place during the call and
+    restored afterwards, so ``f`` may ignore its argument and read ``x`` through a
+    closure (handy for a network's weight matrices).
+    Returns a float64 array shaped like x. Costs 2 * x.size calls of f; the error of
+    the estimate is O(h^2) plus rounding of order eps * |f| / h.
     """
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
+    h = _check_h(h)
     x = as_float_array(x, "x")
-    if not (isinstance(h, (int, float)) and h > 0):
-        raise ValueError(f"h must be a positive number, got {h!r}")
+    if x.dtype != np.float64:
+        # A step of 1e-6 is lost in float32's 7 significant digits: the "gradient"
+        # would be mostly rounding noise.
+        raise TypeError(f"x must be float64 for finite differences, got dtype "
+                        f"{x.dtype}; pass x.astype(np.float64)")
     grad = np.zeros_like(x, dtype=np.float64)
     it = np.nditer(x, flags=["multi_index"])
     for _ in it:
         i = it.multi_index
         old = x[i]
         x[i] = old + h
-        fp = float(np.asarray(f(x)))
+        fp = _scalar(f(x), "f")
         x[i] = old - h
-        fm = float(np.asarray(f(x)))
+        fm = _scalar(f(x), "f")
         x[i] = old
         grad[i] = (fp - fm) / (2 * h)
     return grad
@@ -62,15 +86,25 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x, h: float = 1e-6) -> 
 def numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x, dout,
                              h: float = 1e-6) -> np.ndarray:
     r"""Numerical vector-Jacobian product :math:`\sum_j d_j \partial f_j/\partial x_i`
-    for an array-valued f, which is what a layer's backward pass returns."""
+    for an array-valued f, which is what a layer's backward pass returns.
+
+    f : x -> array; dout : array shaped like f(x). Returns an array shaped like x.
+    """
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
     dout = as_float_array(dout, "dout")
+    x = as_float_array(x, "x")
+    out = np.asarray(f(x))
+    check_same_shape(dout, "dout", out, "f(x)")
     return numerical_gradient(lambda v: float(np.sum(np.asarray(f(v)) * dout)), x, h)
 
 
 def check_gradient(f: Callable[[np.ndarray], float], grad_f: Callable[[np.ndarray],
                    np.ndarray], x, h: float = 1e-6) -> float:
-    """Relative error between an analytic gradient ``grad_f(x)`` and the numerical
-    gradient of ``f`` at ``x``."""
+    """Relative error (see :func:`rel_error`) between an analytic gradient
+    ``grad_f(x)`` and the numerical gradient of ``f`` at ``x`` (taken in float64)."""
+    if not callable(grad_f):
+        raise TypeError(f"grad_f must be callable, got {type(grad_f).__name__}")
     x = as_float_array(x, "x").astype(np.float64)
     analytic = as_float_array(grad_f(x.copy()), "grad_f(x)")
     check_same_shape(analytic, "grad_f(x)", x, "x")

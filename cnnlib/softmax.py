@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, as_int_array, check_same_shape
+from ._validate import as_dout, as_float_array, as_int_array
 
 __all__ = ["one_hot", "softmax", "softmax_forward", "softmax_backward",
            "log_softmax", "log_softmax_forward", "log_softmax_backward"]
@@ -70,8 +70,7 @@ def softmax_forward(input, dim: int = -1):
 def softmax_backward(dout, cache) -> np.ndarray:
     r"""Jacobian-vector product :math:`s \odot (d - \langle d, s\rangle)` along ``dim``."""
     s, dim = cache
-    dout = as_float_array(dout, "dout")
-    check_same_shape(dout, "dout", s, "the forward output")
+    dout = as_dout(dout, s.shape)
     return s * (dout - (dout * s).sum(axis=dim, keepdims=True))
 
 
@@ -84,6 +83,5 @@ def log_softmax_forward(input, dim: int = -1):
 def log_softmax_backward(dout, cache) -> np.ndarray:
     r""":math:`d - \mathrm{softmax}(z) \sum_k d_k` along ``dim``."""
     out, dim = cache
-    dout = as_float_array(dout, "dout")
-    check_same_shape(dout, "dout", out, "the forward output")
+    dout = as_dout(dout, out.shape)
     return dout - np.exp(out) * dout.sum(axis=dim, keepdims=True)

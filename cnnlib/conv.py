@@ -1,0 +1,325 @@
+r"""Convolution (in deep learning's sense: cross-correlation) in one and two dimensions.
+
+Explained in chapter 4 (1-D convolution), chapter 5 (images, padding, stride, many
+channels and filters) and chapter 7 (backpropagation through a convolution).
+
+For one image channel and one filter the whole idea fits on a line,
+
+.. math:: (I * K)(i, j) = \sum_m \sum_n I(i + m, j + n)\, K(m, n),
+
+and everything else is bookkeeping: with ``C`` input channels the sum also runs over
+``c``; ``F`` filters give ``F`` output maps; stride ``s`` moves the window ``s``
+pixels at a time; padding ``p`` surrounds the image with zeros; dilation ``d`` spaces
+the kernel's taps ``d`` pixels apart; ``groups`` splits the channels into independent
+convolutions. In full (PyTorch's definition, which we follow exactly):
+
+.. math:: \mathrm{out}[n, f, i, j] = b_f + \sum_{c} \sum_{m} \sum_{k}
+          x_{\mathrm{pad}}[n, c_0 + c, i s_h + m d_h, j s_w + k d_w]\; w[f, c, m, k]
+
+where ``c_0`` is the first input channel of filter ``f``'s group.
+
+Two implementations of the same function:
+
+* :func:`conv2d_loop` loops over the output positions exactly as the formula reads.
+  It is the one the book explains; it is slow.
+* :func:`conv2d` copies the windows into a matrix (:func:`cnnlib.im2col.im2col`) and
+  does ONE matrix product; this is the one used for training. Tests hold the two
+  against each other and against ``torch.nn.functional.conv2d``.
+
+Layouts are PyTorch's: input (N, C, H, W) (or unbatched (C, H, W)), weight
+(F, C // groups, kh, kw), bias (F,), output (N, F, OH, OW). The backward functions
+return ``(dinput, dweight, dbias)``, ``dbias`` None when there was no bias.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import as_float_array, check_positive_int, check_shape
+from .im2col import Windows, col2im, conv_output_size, im2col, pad_buffer
+
+__all__ = [
+    "conv_output_size",
+    "conv1d", "conv1d_forward", "conv1d_backward",
+    "conv2d", "conv2d_forward", "conv2d_backward",
+    "conv2d_loop", "conv2d_loop_forward", "conv2d_loop_backward",
+]
+
+
+# ------------------------------------------------------------------- argument checks
+def _ints(value, name: str, nd: int, *, allow_zero: bool = False) -> tuple[int, ...]:
+    """An int or a tuple of ``nd`` ints (PyTorch accepts both) -> tuple of ``nd``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != nd:
+            raise ValueError(f"{name} must be an int or a tuple of {nd} int(s), got "
+                             f"{value!r}")
+        return tuple(check_positive_int(v, f"{name}[{k}]", allow_zero=allow_zero)
+                     for k, v in enumerate(value))
+    return (check_positive_int(value, name, allow_zero=allow_zero),) * nd
+
+
+def _prepare(op: str, nd: int, input, weight, bias, stride, padding, dilation, groups):
+    """Validate a conv call in ``nd`` spatial dimensions and bring it to 2-D form.
+
+    Returns ``(x, w, b, stride, pads, dilation, groups, unbatched)`` with x
+    (N, C, H, W), w (F, C/groups, kh, kw) of one common float dtype, and
+    ``pads = (top, bottom, left, right)``; 1-D convolutions get height 1.
+    """
+    x = as_float_array(input, "input")
+    w = as_float_array(weight, "weight")
+    dims = "(C, L)" if nd == 1 else "(C, H, W)"
+    bdims = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
+    if x.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"{op}: input must be {nd + 2}-D {bdims} or unbatched "
+                         f"{nd + 1}-D {dims}, got a {x.ndim}-D array of shape {x.shape}")
+    wdims = "(out_channels, in_channels/groups, k)" if nd == 1 else \
+        "(out_channels, in_channels/groups, kh, kw)"
+    if w.ndim != nd + 2:
+        raise ValueError(f"{op}: weight must be {nd + 2}-D {wdims}, got a {w.ndim}-D "
+                         f"array of shape {w.shape}")
+    groups = check_positive_int(groups, "groups")
+    stride = _ints(stride, "stride", nd)
+    dilation = _ints(dilation, "dilation", nd)
+    unbatched = x.ndim == nd + 1
+    if unbatched:
+        x = x[None]
+    c_in, f_out, c_per_group = x.shape[1], w.shape[0], w.shape[1]
+    if f_out % groups:
+        raise ValueError(f"{op}: out_channels = weight.shape[0] = {f_out} must be "
+                         f"divisible by groups = {groups}")
+    if c_in != c_per_group * groups:
+        raise ValueError(f"{op}: input has {c_in} channels but weight expects "
+                         f"weight.shape[1] * groups = {c_per_group} * {groups} = "
+                         f"{c_per_group * groups}: input.shape={np.shape(input)}, "
+                         f"weight.shape={w.shape}")
+    b = None
+    if bias is not None:
+        b = as_float_array(bias, "bias")
+        check_shape(b, "bias", (f_out,))
+    dtype = np.result_type(x, w, *(() if b is None else (b,)))
+    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    b = None if b is None else b.astype(dtype, copy=False)
+    if nd == 1:                                  # a 1-D signal is an image of height 1
+        x, w = x[:, :, None, :], w[:, :, None, :]
+        stride, dilation = (1, *stride), (1, *dilation)
+    ksize = w.shape[2:]
+    pads = _resolve_padding(op, padding, nd, ksize, stride, dilation)
+    for axis, name in ((0, "height"), (1, "width")):
+        extent = dilation[axis] * (ksize[axis] - 1) + 1
+        padded = x.shape[2 + axis] + pads[2 * axis] + pads[2 * axis + 1]
+        if extent > padded and not (nd == 1 and axis == 0):
+            raise ValueError(f"{op}: the kernel (extent {extent} along the {name}, "
+                             f"dilation included) is larger than the padded input "
+                             f"({padded}): input.shape={np.shape(input)}, "
+                             f"weight.shape={np.shape(weight)}, padding={padding!r}")
+    return x, w, b, stride, pads, dilation, groups, unbatched
+
+
+def _resolve_padding(op, padding, nd, ksize, stride, dilation) -> tuple[int, ...]:
+    """int, tuple, 'valid' or 'same' -> (top, bottom, left, right)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding != "same":
+            raise ValueError(f"{op}: padding must be an int, a tuple of ints, 'valid' "
+                             f"or 'same', got {padding!r}")
+        if any(s != 1 for s in stride):
+            raise ValueError(f"{op}: padding='same' needs stride 1 (as in PyTorch), "
+                             f"got stride={stride[-nd:]}")
+        pads = []
+        for k, d in zip(ksize, dilation):
+            total = d * (k - 1)                  # PyTorch puts the odd pixel after
+            pads += [total // 2, total - total // 2]
+        return tuple(pads)
+    p = _ints(padding, "padding", nd, allow_zero=True)
+    return (0, 0, p[0], p[0]) if nd == 1 else (p[0], p[0], p[1], p[1])
+
+
+def _check_dout(dout, expected_shape, dtype) -> np.ndarray:
+    d = as_float_array(dout, "dout")
+    check_shape(d, "dout", expected_shape)
+    return d.astype(dtype, copy=False)
+
+
+# --------------------------------------------------------------- the readable version
+def conv2d_loop_forward(input, weight, bias=None, stride=1, padding=0, dilation=1,
+                        groups=1):
+    r"""Readable 2-D convolution: one loop per index of the output.
+
+    .. math:: (I * K)(i, j) = \sum_m \sum_n I(i + m, j + n)\, K(m, n)
+
+    computed for every image ``n``, filter ``f`` and output position ``(i, j)``, the
+    sum running over the window's channels and pixels. Same arguments, shapes and
+    result as :func:`conv2d`; returns ``(out, cache)``. Explained in chapter 5.
+    """
+    x, w, b, (sh, sw), (pt, pb, pl, pr), (dh, dw), groups, unbatched = _prepare(
+        "conv2d_loop", 2, input, weight, bias, stride, padding, dilation, groups)
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))      # zeros around the image
+    N, F = x.shape[0], w.shape[0]
+    cg, kh, kw = w.shape[1:]                     # channels per group, kernel size
+    OH = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    OW = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((N, F, OH, OW), dtype=x.dtype)
+    for n in range(N):                           # every image
+        for f in range(F):                       # every filter
+            c0 = (f // (F // groups)) * cg       # first input channel f looks at
+            for i in range(OH):                  # every output row
+                for j in range(OW):              # every output column
+                    # the pixels under the kernel: rows i*sh, i*sh+dh, ...
+                    window = xp[n, c0:c0 + cg,
+                                i * sh:i * sh + dh * (kh - 1) + 1:dh,
+                                j * sw:j * sw + dw * (kw - 1) + 1:dw]
+                    out[n, f, i, j] = np.sum(window * w[f])
+            if b is not None:
+                out[n, f] += b[f]
+    geometry = (sh, sw, dh, dw, pt, pl, x.shape[2], x.shape[3], groups)
+    cache = (xp, w, geometry, b is not None, unbatched)
+    return (out[0] if unbatched else out), cache
+
+
+def conv2d_loop_backward(dout, cache):
+    r"""Backward of :func:`conv2d_loop_forward`, with the same loops.
+
+    Each output ``out[n, f, i, j]`` received gradient ``g = dout[n, f, i, j]``. It was
+    ``sum(window * w[f])``, so ``g * w[f]`` flows to the window's pixels and
+    ``g * window`` to the filter; ``dbias[f]`` sums ``g`` over n, i, j. dout has the
+    forward output's shape; returns ``(dinput, dweight, dbias)``. Explained in chapter 7.
+    """
+    xp, w, (sh, sw, dh, dw, pt, pl, H, W, groups), has_bias, unbatched = cache
+    N, F = xp.shape[0], w.shape[0]
+    cg, kh, kw = w.shape[1:]
+    OH = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    OW = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    shape = (N, F, OH, OW)
+    d = _check_dout(dout, shape[1:] if unbatched else shape, xp.dtype).reshape(shape)
+    dxp, dweight = np.zeros_like(xp), np.zeros_like(w)
+    for n in range(N):
+        for f in range(F):
+            c0 = (f // (F // groups)) * cg
+            for i in range(OH):
+                for j in range(OW):
+                    rows = slice(i * sh, i * sh + dh * (kh - 1) + 1, dh)
+                    cols = slice(j * sw, j * sw + dw * (kw - 1) + 1, dw)
+                    g = d[n, f, i, j]
+                    dxp[n, c0:c0 + cg, rows, cols] += g * w[f]
+                    dweight[f] += g * xp[n, c0:c0 + cg, rows, cols]
+    dinput = dxp[:, :, pt:pt + H, pl:pl + W]    # drop the padding's gradient
+    dbias = d.sum(axis=(0, 2, 3)) if has_bias else None
+    return (dinput[0] if unbatched else dinput), dweight, dbias
+
+
+def conv2d_loop(input, weight, bias=None, stride=1, padding=0, dilation=1,
+                groups=1) -> np.ndarray:
+    """The readable loop convolution's output only; see :func:`conv2d_loop_forward`."""
+    return conv2d_loop_forward(input, weight, bias, stride, padding, dilation, groups)[0]
+
+
+# ------------------------------------------------------------------- the fast version
+def _fast_forward(x, w, b, stride, pads, dilation, groups):
+    """im2col + one GEMM on validated 2-D-form arguments; returns (out, cache)."""
+    F, cg, kh, kw = w.shape
+    win = Windows.make(x.shape, (kh, kw), stride, pads, dilation)
+    cols = im2col(pad_buffer(x, win), win)              # (C*kh*kw, N*OH*OW)
+    wg = w.reshape(groups, F // groups, cg * kh * kw)
+    # One GEMM: (F, C*kh*kw) @ (C*kh*kw, N*OH*OW) when groups == 1; with groups,
+    # one per group (filter rows and channel rows of a group are contiguous).
+    y = np.matmul(wg, cols.reshape(groups, cg * kh * kw, -1))
+    y = y.reshape(F, win.n, win.oh, win.ow).transpose(1, 0, 2, 3)
+    out = np.empty((win.n, F, win.oh, win.ow), dtype=x.dtype)   # contiguous NCHW
+    if b is None:
+        np.copyto(out, y)
+    else:
+        np.add(y, b[:, None, None], out=out)
+    return out, (cols, wg, win, b is not None)
+
+
+def _fast_backward(d, cache):
+    r"""Gradients of ``y = W @ cols``: ``dW = dy @ cols^T``, ``dcols = W^T @ dy``,
+    then col2im; d is (N, F, OH, OW)."""
+    cols, wg, win, has_bias = cache
+    groups, fg, kg = wg.shape
+    dy = np.ascontiguousarray(d.transpose(1, 0, 2, 3)).reshape(groups, fg, -1)
+    cols_g = cols.reshape(groups, kg, -1)
+    dweight = np.matmul(dy, cols_g.transpose(0, 2, 1))  # (groups, F/groups, kg)
+    dcols = np.matmul(wg.transpose(0, 2, 1), dy)        # (groups, kg, N*OH*OW)
+    dinput = col2im(dcols.reshape(groups * kg, -1), win)
+    dbias = d.sum(axis=(0, 2, 3)) if has_bias else None
+    return dinput, dweight.reshape(groups * fg, win.c // groups, win.kh, win.kw), dbias
+
+
+def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1,
+                   groups=1):
+    """Fast 2-D convolution that also returns its cache; see :func:`conv2d`."""
+    x, w, b, stride, pads, dilation, groups, unbatched = _prepare(
+        "conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+    out, cache = _fast_forward(x, w, b, stride, pads, dilation, groups)
+    return (out[0] if unbatched else out), (cache, unbatched)
+
+
+def conv2d_backward(dout, cache):
+    """Gradients of :func:`conv2d`: dout has the output's shape; returns
+    ``(dinput, dweight, dbias)`` (dbias None without bias). Explained in chapter 7."""
+    inner, unbatched = cache
+    win = inner[2]
+    shape = (win.n, inner[1].shape[0] * inner[1].shape[1], win.oh, win.ow)
+    d = _check_dout(dout, shape[1:] if unbatched else shape, inner[0].dtype)
+    dinput, dweight, dbias = _fast_backward(d.reshape(shape), inner)
+    return (dinput[0] if unbatched else dinput), dweight, dbias
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1,
+           groups=1) -> np.ndarray:
+    r"""2-D convolution, as ``torch.nn.functional.conv2d``.
+
+    input : (N, C, H, W) or unbatched (C, H, W); weight : (F, C // groups, kh, kw);
+    bias : (F,) or None; stride, dilation : int or (sh, sw) / (dh, dw); padding : int,
+    (ph, pw), ``'valid'`` (= 0) or ``'same'`` (output as large as the input; stride 1
+    only; an odd leftover pixel goes to the bottom/right as in PyTorch); groups : int
+    dividing C and F. Returns (N, F, OH, OW) with
+    ``OH = floor((H + 2 ph - dh (kh - 1) - 1) / sh) + 1`` (see
+    :func:`conv_output_size`) and
+
+    .. math:: \mathrm{out}[n, f, i, j] = b_f + \sum_{c, m, k}
+              x_{\mathrm{pad}}[n, c_0 + c, i s_h + m d_h, j s_w + k d_w]\, w[f, c, m, k].
+
+    Computed by im2col (every window copied into a column) and ONE matrix product;
+    float32 stays float32. Explained in chapter 5 (and its speed in chapter 7).
+    """
+    return conv2d_forward(input, weight, bias, stride, padding, dilation, groups)[0]
+
+
+# ------------------------------------------------------------------------------ 1-D
+def conv1d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1,
+                   groups=1):
+    """1-D convolution that also returns its cache; see :func:`conv1d`."""
+    x, w, b, stride, pads, dilation, groups, unbatched = _prepare(
+        "conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+    out, cache = _fast_forward(x, w, b, stride, pads, dilation, groups)
+    out = out[:, :, 0, :]                        # drop the height-1 axis
+    return (out[0] if unbatched else out), (cache, unbatched)
+
+
+def conv1d_backward(dout, cache):
+    """Gradients of :func:`conv1d`: returns ``(dinput, dweight, dbias)``."""
+    inner, unbatched = cache
+    win = inner[2]
+    shape = (win.n, inner[1].shape[0] * inner[1].shape[1], win.ow)
+    d = _check_dout(dout, shape[1:] if unbatched else shape, inner[0].dtype)
+    dinput, dweight, dbias = _fast_backward(d.reshape(shape)[:, :, None, :], inner)
+    dinput, dweight = dinput[:, :, 0, :], dweight[:, :, 0, :]
+    return (dinput[0] if unbatched else dinput), dweight, dbias
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1,
+           groups=1) -> np.ndarray:
+    r"""1-D convolution (cross-correlation), as ``torch.nn.functional.conv1d``.
+
+    .. math:: (\theta * x)_i = \sum_{j=0}^{m-1} \theta_j\, x_{i+j}
+
+    The lecture notes' example: x = [1, 1, 1, 0, 0] and theta = [1, 0, 1] give
+    [2, 1, 1]. input : (N, C, L) or unbatched (C, L); weight : (F, C // groups, m);
+    bias : (F,) or None; stride, padding, dilation : int (or a 1-tuple; padding also
+    'valid' or 'same'). Returns (N, F, L_out) with
+    ``L_out = floor((L + 2p - d (m - 1) - 1) / s) + 1``. Computed as a 2-D convolution
+    of height 1. Explained in chapter 4.
+    """
+    return conv1d_forward(input, weight, bias, stride, padding, dilation, groups)[0]

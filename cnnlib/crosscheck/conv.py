@@ -1,0 +1,185 @@
+"""Cross-check cases for convolution, pooling and padding.
+
+Every trial draws a new configuration: batch size (1 included), channels, filters,
+groups, non-square images and kernels (1x1 included), stride (with leftover pixels
+that no window reaches), padding (int, pair or 'same'), dilation, with and without
+bias. Max pooling draws integer-valued inputs half of the time, so that windows hold
+ties: PyTorch sends the gradient to the first maximum in row-major order, and so must
+cnnlib. The loop convolution gets smaller shapes (it is slow by design).
+
+float32 tolerances. float32 rounds to 2**-24 = 6e-8 relative. A convolution output
+is a sum of C*kh*kw <= 96 products, and a weight gradient a sum over N*OH*OW <= a few
+hundred positions; both libraries round each partial sum, in different orders
+(PyTorch blocks its sums, cnnlib's GEMM and the loop version's np.sum block them
+differently), so their results differ by up to about n*eps of the largest term in the
+worst case and sqrt(n)*eps typically; relative to max|b| that stayed below 1e-6 in
+1,000 random trials per row. 1e-5 is ten times that, and far below a real bug (a
+wrong tap or a dropped term moves the result by 1e-2 or more). Pooling only picks or
+averages values (average pooling divides a sum of at most 9 terms): 1e-6.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch.nn.functional as TF
+
+from .. import conv as C
+from .. import padding as P
+from .. import pool as PL
+from . import Case
+
+__all__ = ["CASES", "random_conv_config", "random_pool_config"]
+
+_TOL32_CONV = 1e-5
+_TOL32_POOL = 1e-6
+
+
+def _draw(rng: np.random.Generator, lo: int, hi: int, n: int) -> tuple[int, ...]:
+    return tuple(int(v) for v in rng.integers(lo, hi + 1, size=n))
+
+
+def random_conv_config(rng: np.random.Generator, nd: int = 2, *, small: bool = False):
+    """A random convolution: returns (inputs, kwargs) with inputs ``input``,
+    ``weight`` and (often) ``bias`` as float64 arrays, kwargs stride, padding,
+    dilation and groups. ``nd`` is 1 or 2 spatial dimensions; ``small`` keeps the
+    output small enough for the loop version."""
+    groups = int(rng.choice([1, 1, 1, 2, 3]))
+    n = int(rng.integers(1, 3 if small else 5))
+    c = groups * int(rng.integers(1, 3 if small else 4))
+    f = groups * int(rng.integers(1, 3 if small else 4))
+    kernel = _draw(rng, 1, 4, nd)
+    dilation = _draw(rng, 1, 2, nd) if rng.random() < 0.3 else (1,) * nd
+    if rng.random() < 0.15:
+        stride, padding = (1,) * nd, "same"
+    else:
+        stride = _draw(rng, 1, 3, nd)
+        padding = _draw(rng, 0, 2, nd)
+    # PyTorch also accepts one int for every axis: exercise that form too
+    as_int = nd == 2 and rng.random() < 0.3 and not isinstance(padding, str)
+    if as_int:
+        stride, padding = (stride[0],) * nd, (padding[0],) * nd
+    extent = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
+    pad_total = [0] * nd if isinstance(padding, str) else [2 * p for p in padding]
+    # at least the kernel's extent, plus a few pixels the stride may leave over
+    size = tuple(max(1, e - t + int(rng.integers(0, 5 if small else 8)))
+                 for e, t in zip(extent, pad_total))
+    inputs = {"input": rng.standard_normal((n, c) + size),
+              "weight": rng.standard_normal((f, c // groups) + kernel)
+              / np.sqrt(c // groups * np.prod(kernel))}
+    if rng.random() < 0.7:
+        inputs["bias"] = rng.standard_normal(f)
+    if as_int:
+        stride, padding = stride[0], padding[0]
+    return inputs, {"stride": stride, "padding": padding, "dilation": dilation,
+                    "groups": groups}
+
+
+def random_pool_config(rng: np.random.Generator, *, dilation: bool = True,
+                       ties: bool = False):
+    """A random pooling: returns (input, kwargs) with kernel_size, stride (None
+    half of the time), padding (<= half the kernel), dilation (if asked) and
+    ceil_mode. With ``ties`` the input holds small integers, so windows tie."""
+    kernel = _draw(rng, 1, 4, 2)
+    stride = None if rng.random() < 0.4 else _draw(rng, 1, 3, 2)
+    padding = tuple(int(rng.integers(0, k // 2 + 1)) for k in kernel)
+    dil = _draw(rng, 1, 2, 2) if dilation and rng.random() < 0.3 else (1, 1)
+    extent = [d * (k - 1) + 1 for d, k in zip(dil, kernel)]
+    size = tuple(e + int(rng.integers(0, 7)) for e in extent)
+    shape = (int(rng.integers(1, 4)), int(rng.integers(1, 4))) + size
+    x = (rng.integers(-2, 3, size=shape).astype(np.float64) if ties
+         else rng.standard_normal(shape))
+    kwargs = {"kernel_size": kernel, "stride": stride, "padding": padding,
+              "ceil_mode": bool(rng.random() < 0.3)}
+    if dilation:
+        kwargs["dilation"] = dil
+    return x, kwargs
+
+
+def _run_conv(forward, backward, inputs, kw):
+    """numpy_fn of a convolution: cnnlib's output and its backward as a dict."""
+    out, cache = forward(inputs["input"], inputs["weight"], inputs.get("bias"), **kw)
+
+    def grads(dout):
+        dinput, dweight, dbias = backward(dout, cache)
+        g = {"input": dinput, "weight": dweight}
+        if "bias" in inputs:
+            g["bias"] = dbias
+        return g
+
+    return out, grads
+
+
+def _conv_make(rng, nd, small):
+    inputs, kwargs = random_conv_config(rng, nd, small=small)
+    return inputs, {}, kwargs
+
+
+def _max_pool_make(rng):
+    x, kwargs = random_pool_config(rng, ties=bool(rng.random() < 0.5))
+    return {"input": x}, {}, kwargs
+
+
+def _avg_pool_make(rng):
+    x, kwargs = random_pool_config(rng, dilation=False)
+    kwargs["count_include_pad"] = bool(rng.random() < 0.5)
+    kwargs["divisor_override"] = None if rng.random() < 0.8 else int(rng.integers(1, 7))
+    return {"input": x}, {}, kwargs
+
+
+def _single_input(forward, backward):
+    def numpy_fn(inputs, extras, kw):
+        out, cache = forward(inputs["input"], **kw)
+        return out, lambda dout: {"input": backward(dout, cache)}
+    return numpy_fn
+
+
+def _pad_make(rng):
+    mode = str(rng.choice(["constant", "reflect", "replicate", "circular"]))
+    if mode == "constant":
+        ndim = int(rng.integers(1, 5))
+        axes = int(rng.integers(1, ndim + 1))
+    else:   # PyTorch pads the last 1-3 axes of an input with 1 or 2 more in front
+        axes = int(rng.integers(1, 4))
+        ndim = axes + int(rng.integers(1, 3))
+    shape = tuple(int(s) for s in rng.integers(2, 6, size=ndim))
+    pad = tuple(int(rng.integers(0, shape[ndim - 1 - k // 2]))   # reflect: < size
+                for k in range(2 * axes))
+    kwargs = {"pad": pad, "mode": mode}
+    if mode == "constant":
+        kwargs["value"] = float(rng.choice([0.0, 1.5]))
+    return {"input": rng.standard_normal(shape)}, {}, kwargs
+
+
+def _torch_conv(op):
+    """PyTorch's conv with its warning about copies for padding='same' silenced (a
+    note on its own speed, irrelevant here)."""
+    def run(t, e, kw):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Using padding='same'")
+            return op(t["input"], t["weight"], t.get("bias"), **kw)
+    return run
+
+
+CASES = [
+    Case("conv1d", lambda rng: _conv_make(rng, 1, False),
+         lambda i, e, kw: _run_conv(C.conv1d_forward, C.conv1d_backward, i, kw),
+         _torch_conv(TF.conv1d),
+         _TOL32_CONV),
+    Case("conv2d (loop)", lambda rng: _conv_make(rng, 2, True),
+         lambda i, e, kw: _run_conv(C.conv2d_loop_forward, C.conv2d_loop_backward, i, kw),
+         _torch_conv(TF.conv2d),
+         _TOL32_CONV),
+    Case("conv2d (fast)", lambda rng: _conv_make(rng, 2, False),
+         lambda i, e, kw: _run_conv(C.conv2d_forward, C.conv2d_backward, i, kw),
+         _torch_conv(TF.conv2d),
+         _TOL32_CONV),
+    Case("max_pool2d", _max_pool_make,
+         _single_input(PL.max_pool2d_forward, PL.max_pool2d_backward),
+         lambda t, e, kw: TF.max_pool2d(t["input"], **kw), _TOL32_POOL),
+    Case("avg_pool2d", _avg_pool_make,
+         _single_input(PL.avg_pool2d_forward, PL.avg_pool2d_backward),
+         lambda t, e, kw: TF.avg_pool2d(t["input"], **kw), _TOL32_POOL),
+    Case("pad", _pad_make, _single_input(P.pad_forward, P.pad_backward),
+         lambda t, e, kw: TF.pad(t["input"], **kw), _TOL32_POOL),
+]

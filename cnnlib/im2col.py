@@ -1,0 +1,168 @@
+"""Sliding windows: output-size arithmetic, im2col and col2im.
+
+Explained in chapter 5 (output sizes, padding, stride) and chapter 7 (why the fast
+convolution is one matrix product, and how its gradient flows back).
+
+A convolution slides a ``kh x kw`` window over a padded image. ``im2col`` copies every
+window into one column of a matrix, so that the whole convolution becomes a single
+matrix product::
+
+    cols    : (C*kh*kw, N*OH*Q)       one column per output position
+    weight  : (F, C*kh*kw)            one row per filter
+    out     = weight @ cols           (F, N*OH*Q)
+
+``col2im`` is its adjoint: it adds every column back onto the pixels it was copied
+from, which is exactly the backward pass of the copy.
+
+The rows of ``cols`` are ordered ``(c, i, j)`` like ``weight.reshape(F, -1)``, and its
+columns ``(n, oh, ow)``. Reading and writing ``cols`` costs about as much as
+multiplying it, so the layout is chosen for the copy: for each kernel tap
+``(c, i, j)`` the pixels it meets in one image lie on a regular grid of the padded
+image, and NumPy copies them row by row in one call. The product is then a plain 2-D
+``(F, K) @ (K, M)`` on contiguous data, one BLAS call for the whole batch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ._validate import check_positive_int
+
+__all__ = ["conv_output_size", "Windows", "pad_buffer", "im2col", "col2im",
+           "offset_view"]
+
+
+def conv_output_size(n: int, k: int, stride: int = 1, padding: int = 0,
+                     dilation: int = 1) -> int:
+    r"""Number of positions a window of size ``k`` takes along an axis of length ``n``.
+
+    .. math:: n_{out} = \left\lfloor \frac{n + 2p - d (k - 1) - 1}{s} \right\rfloor + 1
+
+    with padding ``p`` on both sides, stride ``s`` and dilation ``d`` (``d (k-1) + 1``
+    is the kernel's extent once dilated). The 5-pixel example of the lecture notes:
+    ``conv_output_size(5, 3) == 3``; with ``padding=1`` it is 5 ("same"); with
+    ``stride=2`` it is 2. Explained in chapter 5.
+
+    Raises ``ValueError`` when the (dilated) kernel is larger than the padded input.
+    """
+    n = check_positive_int(n, "n")
+    k = check_positive_int(k, "k")
+    stride = check_positive_int(stride, "stride")
+    padding = check_positive_int(padding, "padding", allow_zero=True)
+    dilation = check_positive_int(dilation, "dilation")
+    extent = dilation * (k - 1) + 1
+    if extent > n + 2 * padding:
+        raise ValueError(f"kernel of size {k} (extent {extent} with dilation "
+                         f"{dilation}) is larger than the padded input "
+                         f"{n} + 2*{padding} = {n + 2 * padding}")
+    return (n + 2 * padding - extent) // stride + 1
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Geometry of the sliding windows over a batch of images.
+
+    Input (n, c, h, w); kernel (kh, kw); stride (sh, sw); dilation (dh, dw); padding
+    top/bottom/left/right (pt, pb, pl, pr); output (oh, ow). ``hb x wb`` is the size of
+    the padded buffer the windows read from (larger than the padded input only when
+    pooling's ceil_mode adds windows that hang over the edge).
+    """
+    n: int
+    c: int
+    h: int
+    w: int
+    kh: int
+    kw: int
+    sh: int
+    sw: int
+    dh: int
+    dw: int
+    pt: int
+    pb: int
+    pl: int
+    pr: int
+    oh: int
+    ow: int
+    hb: int
+    wb: int
+
+    @classmethod
+    def make(cls, shape, kernel, stride, padding, dilation, *,
+             ceil_mode: bool = False) -> "Windows":
+        """Work out the geometry; ``padding`` is (top, bottom, left, right).
+
+        ``ceil_mode`` rounds the output size up as PyTorch's pooling does, the extra
+        windows reading padding. Sizes must already be validated.
+        """
+        n, c, h, w = shape
+        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+        pt, pb, pl, pr = padding
+        hp, wp = h + pt + pb, w + pl + pr
+        ekh, ekw = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+        oh, ow = _out_len(hp, ekh, sh, pt, ceil_mode), _out_len(wp, ekw, sw, pl, ceil_mode)
+        hb = max(hp, (oh - 1) * sh + ekh)
+        wb = max(wp, (ow - 1) * sw + ekw)
+        return cls(n, c, h, w, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow, hb, wb)
+
+
+def _out_len(padded: int, extent: int, stride: int, pad_before: int, ceil: bool) -> int:
+    out = (padded - extent) // stride + 1
+    if ceil:
+        out = -(-(padded - extent) // stride) + 1
+        # PyTorch's rule: the last window must start inside the input or the left pad.
+        if (out - 1) * stride >= padded - pad_before:
+            out -= 1
+    return out
+
+
+def pad_buffer(x: np.ndarray, win: Windows, fill: float = 0.0) -> np.ndarray:
+    """Copy ``x`` (n, c, h, w) into a fresh (n, c, hb, wb) buffer filled with ``fill``."""
+    buf = (np.zeros if fill == 0 else np.empty)((win.n, win.c, win.hb, win.wb), x.dtype)
+    if fill != 0:
+        buf.fill(fill)
+    buf[:, :, win.pt:win.pt + win.h, win.pl:win.pl + win.w] = x
+    return buf
+
+
+def im2col(buf: np.ndarray, win: Windows) -> np.ndarray:
+    """Copy every window of the padded buffer into a column.
+
+    buf : (n, c, hb, wb) from :func:`pad_buffer`. Returns cols of shape
+    (c*kh*kw, n*oh*ow), C-contiguous, with ``cols[(c, i, j), (n, y, x)] =
+    buf[n, c, y*sh + i*dh, x*sw + j*dw]``.
+    """
+    extent = (win.dh * (win.kh - 1) + 1, win.dw * (win.kw - 1) + 1)
+    # (n, c, every position, every position, extent_h, extent_w): a view, no copy
+    windows = sliding_window_view(buf, extent, axis=(2, 3))
+    windows = windows[:, :, :win.sh * (win.oh - 1) + 1:win.sh,
+                      :win.sw * (win.ow - 1) + 1:win.sw, ::win.dh, ::win.dw]
+    # (c, kh, kw, n, oh, ow): the one copy, in the order the matrix product wants
+    cols = np.ascontiguousarray(windows.transpose(1, 4, 5, 0, 2, 3))
+    return cols.reshape(win.c * win.kh * win.kw, win.n * win.oh * win.ow)
+
+
+def col2im(dcols: np.ndarray, win: Windows) -> np.ndarray:
+    """Adjoint of :func:`im2col`: add each column back onto the pixels it came from.
+
+    dcols : (c*kh*kw, n*oh*ow). Returns the gradient of the unpadded input,
+    (n, c, h, w). One vectorised add per kernel tap (kh*kw of them, no loop over
+    pixels); within one tap no two columns touch the same pixel, so ``+=`` on a
+    strided view is exact, and overlapping windows add up across taps.
+    """
+    d6 = dcols.reshape(win.c, win.kh, win.kw, win.n, win.oh, win.ow)
+    dbuf = np.zeros((win.n, win.c, win.hb, win.wb), dtype=dcols.dtype)
+    for i in range(win.kh):
+        for j in range(win.kw):
+            offset_view(dbuf, win, i, j)[...] += d6[:, i, j].transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(dbuf[:, :, win.pt:win.pt + win.h, win.pl:win.pl + win.w])
+
+
+def offset_view(buf: np.ndarray, win: Windows, i: int, j: int) -> np.ndarray:
+    """The (n, c, oh, ow) view of the pixels at kernel offset (i, j) of every window
+    (``buf[n, c, y*sh + i*dh, x*sw + j*dw]``); writable when ``buf`` is. Pooling
+    reduces over these kh*kw views instead of copying windows."""
+    r0, c0 = i * win.dh, j * win.dw
+    return buf[:, :, r0:r0 + win.sh * (win.oh - 1) + 1:win.sh,
+               c0:c0 + win.sw * (win.ow - 1) + 1:win.sw]
