@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # `make test JOBS=auto`.
 JOBS   ?= 2
 
-.PHONY: env book test lab exercises crosscheck clean
+.PHONY: env book npm-check test lab exercises crosscheck clean
 
 env: $(STAMP)
 
@@ -24,8 +24,20 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip check
 	touch $(STAMP)
 
-book: env
+book: npm-check env
 	$(PY) tools/build_book.py
+
+# The web book loads MathJax, reveal.js and the widget renderer from local copies that
+# npm installs (pinned in package-lock.json); say so before anything else is installed.
+npm-check:
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "make book needs Node.js 18 or newer with npm, to install local copies of"; \
+	  echo "MathJax, reveal.js and the widget renderer (the book then works offline)."; \
+	  echo "Install it and run make book again:"; \
+	  echo "  Debian/Ubuntu: sudo apt-get install nodejs npm"; \
+	  echo "  macOS:         brew install node"; \
+	  echo "  Windows:       the installer from https://nodejs.org"; \
+	  exit 1; }
 
 # One BLAS thread per pytest worker: two workers that each start two BLAS threads on two
 # cores oversubscribe them and small matrix products run up to 20x slower.

@@ -335,7 +335,7 @@ _PLAYER = """<div id="{uid}" style="text-align:center">
 <img id="{uid}-img" src="data:image/png;base64,{first}" alt="{alt}"
  style="max-width:100%">
 <div style="margin-top:4px;font-family:sans-serif;font-size:14px">
-<button type="button" title="first step" onclick="window['{uid}'].show(0)">&#x23EE;&#xFE0E; first</button>
+<button type="button" title="first step" onclick="window['{uid}'].first()">|&#9664; first</button>
 <button type="button" title="previous step" onclick="window['{uid}'].move(-1)">&#9664; previous</button>
 <button type="button" title="play / pause" id="{uid}-play" onclick="window['{uid}'].play()">play</button>
 <button type="button" title="next step" onclick="window['{uid}'].move(1)">next &#9654;</button>
@@ -359,6 +359,7 @@ _PLAYER = """<div id="{uid}" style="text-align:center">
     label.textContent = "step " + (k + 1) + " of " + frames.length;
   }};
   player.move = function (d) {{ player.stop(); player.show(player.current + d); }};
+  player.first = function () {{ player.stop(); player.show(0); }};
   player.stop = function () {{
     if (player.timer !== null) {{ clearInterval(player.timer); player.timer = null; }}
     button.textContent = "play";

@@ -7,19 +7,21 @@ A convolution slides a ``kh x kw`` window over a padded image. ``im2col`` copies
 window into one column of a matrix, so that the whole convolution becomes a single
 matrix product::
 
-    cols    : (C*kh*kw, N*OH*Q)       one column per output position
+    cols    : (C*kh*kw, N*OH*OW)      one column per output position
     weight  : (F, C*kh*kw)            one row per filter
-    out     = weight @ cols           (F, N*OH*Q)
+    out     = weight @ cols           (F, N*OH*OW), then reordered to (N, F, OH, OW)
 
 ``col2im`` is its adjoint: it adds every column back onto the pixels it was copied
 from, which is exactly the backward pass of the copy.
 
 The rows of ``cols`` are ordered ``(c, i, j)`` like ``weight.reshape(F, -1)``, and its
 columns ``(n, oh, ow)``. Reading and writing ``cols`` costs about as much as
-multiplying it, so the layout is chosen for the copy: for each kernel tap
-``(c, i, j)`` the pixels it meets in one image lie on a regular grid of the padded
-image, and NumPy copies them row by row in one call. The product is then a plain 2-D
-``(F, K) @ (K, M)`` on contiguous data, one BLAS call for the whole batch.
+multiplying it, so the layout is chosen for the copy: one row of ``cols`` holds what
+kernel tap ``(c, i, j)`` meets in every image, a regular grid of pixels of channel
+``c``, which NumPy copies image row by image row in one call (putting ``(c, i, j)``
+last instead would copy in runs of ``kw`` pixels, several times slower). The
+product is then a plain 2-D ``(F, K) @ (K, M)`` on contiguous data: one BLAS call
+for the whole batch.
 """
 from __future__ import annotations
 
@@ -118,7 +120,10 @@ def _out_len(padded: int, extent: int, stride: int, pad_before: int, ceil: bool)
 
 
 def pad_buffer(x: np.ndarray, win: Windows, fill: float = 0.0) -> np.ndarray:
-    """Copy ``x`` (n, c, h, w) into a fresh (n, c, hb, wb) buffer filled with ``fill``."""
+    """Copy ``x`` (n, c, h, w) into a fresh (n, c, hb, wb) buffer filled with ``fill``;
+    ``x`` itself (no copy) when the windows need no padding."""
+    if (win.hb, win.wb) == (win.h, win.w):
+        return x
     buf = (np.zeros if fill == 0 else np.empty)((win.n, win.c, win.hb, win.wb), x.dtype)
     if fill != 0:
         buf.fill(fill)
@@ -152,11 +157,16 @@ def col2im(dcols: np.ndarray, win: Windows) -> np.ndarray:
     strided view is exact, and overlapping windows add up across taps.
     """
     d6 = dcols.reshape(win.c, win.kh, win.kw, win.n, win.oh, win.ow)
-    dbuf = np.zeros((win.n, win.c, win.hb, win.wb), dtype=dcols.dtype)
+    # Accumulate in (c, n, ...) order, the order of dcols' rows: both operands of each
+    # += then walk memory the same way (measurably faster than a transposed add).
+    dbuf = np.zeros((win.c, win.n, win.hb, win.wb), dtype=dcols.dtype)
     for i in range(win.kh):
         for j in range(win.kw):
-            offset_view(dbuf, win, i, j)[...] += d6[:, i, j].transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(dbuf[:, :, win.pt:win.pt + win.h, win.pl:win.pl + win.w])
+            rows = slice(i * win.dh, i * win.dh + win.sh * (win.oh - 1) + 1, win.sh)
+            cols = slice(j * win.dw, j * win.dw + win.sw * (win.ow - 1) + 1, win.sw)
+            dbuf[:, :, rows, cols] += d6[:, i, j]
+    dx = dbuf[:, :, win.pt:win.pt + win.h, win.pl:win.pl + win.w].transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(dx)                      # (n, c, h, w)
 
 
 def offset_view(buf: np.ndarray, win: Windows, i: int, j: int) -> np.ndarray:

@@ -116,6 +116,22 @@ def _cost_and_gradient(theta, X, y, l2):
     return float(loss), grad.astype(X.dtype, copy=False)
 
 
+
+def _set_training_options(model, lr, epochs, batch_size, rng, progress) -> None:
+    """Validate and store the gradient-descent options shared by every model trained
+    here (this one and those of :mod:`cnnlib.multiclass`), so bad values fail at
+    construction rather than in the middle of ``fit``."""
+    model.lr = _check_nonneg_float(lr, "lr", positive=True)
+    model.epochs = check_positive_int(epochs, "epochs")
+    model.batch_size = None if batch_size is None else \
+        check_positive_int(batch_size, "batch_size")
+    if not isinstance(rng, np.random.Generator):
+        as_rng(rng)          # raises TypeError now rather than at fit time
+    model.rng = rng
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True or False, got {progress!r}")
+    model.progress = bool(progress)
+
 class LogisticRegression:
     r"""Binary logistic regression trained by (mini-batch) gradient descent.
 
@@ -150,16 +166,7 @@ class LogisticRegression:
     def __init__(self, lr: float = 0.1, epochs: int = 100, batch_size: int | None = None,
                  rng: np.random.Generator | int | None = 0, progress: bool = False,
                  l2: float = 0.0):
-        self.lr = _check_nonneg_float(lr, "lr", positive=True)
-        self.epochs = check_positive_int(epochs, "epochs")
-        self.batch_size = None if batch_size is None else \
-            check_positive_int(batch_size, "batch_size")
-        if not isinstance(rng, np.random.Generator):
-            as_rng(rng)          # raises TypeError now rather than at fit time
-        self.rng = rng
-        if not isinstance(progress, (bool, np.bool_)):
-            raise TypeError(f"progress must be True or False, got {progress!r}")
-        self.progress = bool(progress)
+        _set_training_options(self, lr, epochs, batch_size, rng, progress)
         self.l2 = _check_nonneg_float(l2, "l2", positive=False)
 
     def __repr__(self) -> str:

@@ -26,7 +26,7 @@ import numpy as np
 from ._validate import (as_float_array, as_int_array, as_rng, check_finite,
                         check_positive_int)
 from .linear import linear, linear_backward, linear_forward
-from .logistic import LogisticRegression, NotFittedError, _check_nonneg_float
+from .logistic import LogisticRegression, NotFittedError, _set_training_options
 from .losses import (binary_cross_entropy_with_logits, cross_entropy,
                      cross_entropy_backward, cross_entropy_forward)
 from .softmax import one_hot, softmax
@@ -60,16 +60,7 @@ class _MulticlassModel:
 
     def __init__(self, lr: float = 0.1, epochs: int = 100, batch_size: int | None = None,
                  rng: np.random.Generator | int | None = 0, progress: bool = False):
-        self.lr = _check_nonneg_float(lr, "lr", positive=True)
-        self.epochs = check_positive_int(epochs, "epochs")
-        self.batch_size = None if batch_size is None else \
-            check_positive_int(batch_size, "batch_size")
-        if not isinstance(rng, np.random.Generator):
-            as_rng(rng)          # raises TypeError now rather than at fit time
-        self.rng = rng
-        if not isinstance(progress, (bool, np.bool_)):
-            raise TypeError(f"progress must be True or False, got {progress!r}")
-        self.progress = bool(progress)
+        _set_training_options(self, lr, epochs, batch_size, rng, progress)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(lr={self.lr}, epochs={self.epochs}, "

@@ -70,13 +70,6 @@ def _check_dout(dout, win: Windows, unbatched: bool, dtype) -> np.ndarray:
     return d.astype(dtype, copy=False).reshape(shape)
 
 
-def _padded(x: np.ndarray, win: Windows, fill: float) -> np.ndarray:
-    """x itself when the windows need no padding, else a padded copy."""
-    if (win.hb, win.wb) == (win.h, win.w):
-        return x
-    return pad_buffer(x, win, fill)
-
-
 def _first_inside(out_len: int, stride: int, pad: int, dilation: int) -> np.ndarray:
     """For each window along an axis, the first kernel tap that lies inside the input
     (not in the padding): PyTorch starts its search for the max there."""
@@ -90,7 +83,7 @@ def max_pool2d_forward(input, kernel_size, stride=None, padding=0, dilation=1,
     """Max pooling that also returns its cache; see :func:`max_pool2d`."""
     x, win, unbatched = _prepare("max_pool2d", input, kernel_size, stride, padding,
                                  dilation, ceil_mode)
-    buf = _padded(x, win, -np.inf)
+    buf = pad_buffer(x, win, fill=-np.inf)
     taps = win.kh * win.kw
     views = [offset_view(buf, win, *divmod(t, win.kw)) for t in range(taps)]
     best = views[0].copy()
@@ -133,14 +126,23 @@ def max_pool2d_backward(dout, cache) -> np.ndarray:
     """
     arg, win, unbatched, dtype = cache
     d = _check_dout(dout, win, unbatched, dtype)
-    dbuf = np.zeros((win.n, win.c, win.hb, win.wb), dtype=dtype)
+    # When the windows tile the buffer exactly (stride = kernel, nothing left over, the
+    # usual 2x2 pooling), every pixel belongs to one tap of one window: each tap can
+    # simply write its share, with no zero-filling and no read-modify-write.
+    tiles = ((win.dh, win.dw) == (1, 1) and (win.sh, win.sw) == (win.kh, win.kw)
+             and (win.hb, win.wb) == (win.oh * win.kh, win.ow * win.kw))
+    dbuf = (np.empty if tiles else np.zeros)((win.n, win.c, win.hb, win.wb), dtype)
     finite = bool(np.isfinite(d).all())
     for t in range(win.kh * win.kw):
         won = arg == t
+        view = offset_view(dbuf, win, *divmod(t, win.kw))
         # d * won is the fast form; with inf/NaN in dout it would give 0 * inf = NaN
         # where nothing should arrive, so those take the slower np.where
-        offset_view(dbuf, win, *divmod(t, win.kw))[...] += (
-            d * won if finite else np.where(won, d, 0))  # distinct pixels per tap
+        share = d * won if finite else np.where(won, d, 0)
+        if tiles:
+            view[...] = share
+        else:
+            view += share                          # distinct pixels within one tap
     dx = np.ascontiguousarray(dbuf[:, :, win.pt:win.pt + win.h, win.pl:win.pl + win.w])
     return dx[0] if unbatched else dx
 
@@ -186,7 +188,7 @@ def avg_pool2d_forward(input, kernel_size, stride=None, padding=0, ceil_mode=Fal
                 divisor_override, (int, np.integer)) or divisor_override == 0:
             raise ValueError(f"avg_pool2d: divisor_override must be a non-zero int or "
                              f"None, got {divisor_override!r}")
-    buf = _padded(x, win, 0.0)
+    buf = pad_buffer(x, win)
     total = np.zeros((win.n, win.c, win.oh, win.ow), dtype=x.dtype)
     for t in range(win.kh * win.kw):
         total += offset_view(buf, win, *divmod(t, win.kw))

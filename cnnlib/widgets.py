@@ -216,8 +216,9 @@ def plot_padding_stride(n: int = 5, k: int = 3, padding: int = 1, stride: int = 
     window moved ``stride`` pixels at a time lands.
 
     The first window is outlined in gold; every window's centre carries the index
-    (i, j) of the output it computes; pixels that no window covers (left over when the
-    stride does not divide evenly) are hatched red. The title gives the output size
+    (i, j) of the output it computes; pixels that no window covers are hatched red (left
+    over at the end when the stride does not divide evenly, or skipped between windows
+    when the stride is larger than the kernel). The title gives the output size
     ``floor((n + 2p - k) / s) + 1`` from :func:`cnnlib.im2col.conv_output_size`.
     Raises ValueError when the window does not fit in the padded image.
     Returns the Figure. Explained in chapter 5.

@@ -128,7 +128,8 @@ def test_loop_equals_fast_forward_and_backward(xs, ws, kw, bias):
 @pytest.mark.parametrize("forward,backward", CONV2D)
 def test_gradients_against_finite_differences(forward, backward):
     rng = np.random.default_rng(3)
-    x, w, b = rng.normal(size=(2, 2, 5, 4)), rng.normal(size=(3, 2, 2, 3)), rng.normal(size=3)
+    x, w = rng.normal(size=(2, 2, 5, 4)), rng.normal(size=(3, 2, 2, 3))
+    b = rng.normal(size=3)
     kw = {"stride": (2, 1), "padding": 1}
     dout = rng.normal(size=forward(x, w, b, **kw)[0].shape)
     dx, dw, db = backward(dout, forward(x, w, b, **kw)[1])

@@ -5,14 +5,8 @@ import torch
 
 from cnnlib import layers as L
 
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
 
-DEVICES = [
-    "cpu",
-    pytest.param("cuda", marks=pytest.mark.skipif(
-        not torch.cuda.is_available(), reason="no CUDA GPU on this machine")),
-]
+from torch_devices import DEVICES
 # float64: the two libraries run the same arithmetic, so only rounding differs.
 # float32: about 1e-7 relative per operation, accumulated over sums of a few dozen
 # terms (and different summation orders on the GPU), so 1e-5 relative leaves margin.

@@ -18,8 +18,8 @@ from cnnlib.multiclass import (OneVsRest, SoftmaxRegression, confusion_matrix,
 
 torch = pytest.importorskip("torch")
 
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
-    not torch.cuda.is_available(), reason="no CUDA GPU on this machine"))]
+from torch_devices import DEVICES  # noqa: E402  (also turns TF32 off)
+
 MODELS = [OneVsRest, SoftmaxRegression]
 
 
@@ -42,9 +42,6 @@ def data():
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("seed", range(4))
 def test_softmax_regression_loss_matches_torch_autograd(device, seed):
-    if device == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
     rng = np.random.default_rng(seed)
     n, d, K = rng.integers(1, 20), rng.integers(1, 12), rng.integers(2, 8)
     W, b = rng.normal(size=(K, d)) * 2, rng.normal(size=K)

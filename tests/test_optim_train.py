@@ -10,14 +10,8 @@ from cnnlib.optim import SGD
 from cnnlib.train import History, evaluate, fit, predict
 
 matplotlib.use("Agg")
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
 
-DEVICES = [
-    "cpu",
-    pytest.param("cuda", marks=pytest.mark.skipif(
-        not torch.cuda.is_available(), reason="no CUDA GPU on this machine")),
-]
+from torch_devices import DEVICES
 
 
 def twin_models(dtype, device):

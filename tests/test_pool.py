@@ -35,6 +35,17 @@ def test_max_pool_ties_go_to_the_first_maximum_in_row_major_order():
                                   [[0, 0, 3], [0, 0, 0]])
 
 
+def test_leftover_pixels_get_zero_gradient():
+    x = np.arange(9.0).reshape(1, 1, 3, 3)             # a 2x2 window fits once
+    out, cache = P.max_pool2d_forward(x, 2)
+    assert out.item() == 4
+    dx = P.max_pool2d_backward(np.full((1, 1, 1, 1), 7.0), cache)
+    np.testing.assert_array_equal(dx[0, 0], [[0, 0, 0], [0, 7, 0], [0, 0, 0]])
+    out, cache = P.avg_pool2d_forward(x, 2)
+    np.testing.assert_array_equal(P.avg_pool2d_backward(np.ones((1, 1, 1, 1)), cache)[0, 0],
+                                  [[0.25, 0.25, 0], [0.25, 0.25, 0], [0, 0, 0]])
+
+
 def test_overlapping_windows_accumulate_gradient():
     x = np.array([[0, 0, 0], [0, 9, 0], [0, 0, 0]], dtype=float)[None, None]
     out, cache = P.max_pool2d_forward(x, 2, stride=1)

@@ -45,7 +45,7 @@ def test_show_filtered_grey_shows_the_valid_convolution():
     np.testing.assert_allclose(shown, expected, rtol=1e-12, atol=1e-12)
     # a zero-sum kernel is shown centred on 0
     vmin, vmax = fig.axes[2].images[0].get_clim()
-    assert vmin == -vmax > 0
+    assert vmin == -vmax and vmax > 0
     assert "sum 0" in fig.axes[1].get_title()
     assert "edge detection 3" in fig._suptitle.get_text()
     assert fig.axes[2].get_title().startswith("$I * K$ 18 x 22")
@@ -102,7 +102,7 @@ def test_kernel_explorer_controls_follow_each_other():
     assert explorer.kernel.value == "sharpen"
     fig = explorer.figure()
     assert "sharpen" in fig._suptitle.get_text()
-    assert fig.axes[0].images[0].get_array().shape == (64, 64)    # coins, shorter side 64
+    assert fig.axes[0].images[0].get_array().shape == (64, 81)    # coins: 303 x 384
     np.testing.assert_allclose(fig.axes[2].images[0].get_array(),
                                apply_kernel(fig.axes[0].images[0].get_array(), SHARPEN,
                                             padding=0), atol=1e-12)
@@ -122,9 +122,9 @@ def test_kernel_explorer_colour_photo_and_validation():
 
 
 # ------------------------------------------------------------- padding and stride
-@pytest.mark.parametrize("n, k, p, s", [(5, 3, 1, 2), (6, 3, 0, 2), (7, 1, 0, 3),
-                                        (4, 5, 1, 1), (9, 4, 2, 3)])
-def test_plot_padding_stride_counts_windows_and_left_over_pixels(n, k, p, s):
+@pytest.mark.parametrize("n, k, p, s, never_covered", [
+    (5, 3, 1, 2, 0), (6, 3, 0, 2, 11), (7, 1, 0, 3, 40), (4, 5, 1, 1, 0), (9, 4, 2, 3, 0)])
+def test_plot_padding_stride_counts_windows_and_left_over_pixels(n, k, p, s, never_covered):
     fig = widgets.plot_padding_stride(n, k, p, s)
     ax = fig.axes[0]
     out = conv_output_size(n, k, s, p)
@@ -133,9 +133,10 @@ def test_plot_padding_stride_counts_windows_and_left_over_pixels(n, k, p, s):
     size = n + 2 * p
     zeros = [t for t in ax.texts if t.get_text() == "0"]
     assert len(zeros) == size * size - n * n                # one "0" per padding cell
-    reach = (out - 1) * s + k                               # pixels the windows cover
+    # rows (and columns) some window covers; with s > k there are gaps between windows
+    covered = len({i * s + m for i in range(out) for m in range(k)})
     hatched = [r for r in ax.patches if r.get_hatch() == "///"]
-    assert len(hatched) == size * size - reach * reach
+    assert len(hatched) == size * size - covered * covered == never_covered
 
 
 def test_plot_padding_stride_rejects_a_window_that_does_not_fit():

@@ -17,7 +17,10 @@ What happens, in order:
    a generated table of contents in file-name order; links to exercise, solution and
    lecture notebooks are pointed at their copies in the website. Jupyter Book (v1,
    Sphinx) renders them without executing anything (`execute_notebooks: off`).
-4. Each executed lecture becomes a reveal.js deck in _build/html/slides/.
+4. Each executed lecture becomes a reveal.js deck in _build/html/slides/
+   (tools/build_slides.py).
+5. The built pages are checked for anything they would load from the web
+   (tools/offline_assets.py, which also holds the list of JavaScript files copied).
 
 The book opens at _build/html/index.html.
 """
@@ -28,14 +31,18 @@ import argparse
 import concurrent.futures as futures
 import contextlib
 import hashlib
-import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_slides import build_slides  # noqa: E402
+from offline_assets import (BOOK_ASSETS, FAVICON_SVG, OFFLINE_DIR, BuildError,  # noqa: E402
+                            copy_assets, ensure_node_modules, external_resources, say,
+                            write_if_changed)
 
 # jsonschema (used by nbformat and Jupyter Book to validate files) imports rfc3987_syntax
 # when it is installed, which compiles a grammar for 5 s at every start. Only the "iri"
@@ -43,98 +50,14 @@ from pathlib import Path
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 REPO = Path(__file__).resolve().parents[1]
-TEMPLATE_DIR = REPO / "tools" / "slides_template"
 # Bump to invalidate every cached execution (e.g. after changing how notebooks run).
 CACHE_VERSION = "1"
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_\-]+\.ipynb$")
-
-# The folder with the JavaScript copies the pages load. Sphinx copies the *contents* of
-# every html_static_path folder into _static/; the name must not be `_static`, which
-# Jupyter Book v1 scans and injects into every page. book/_config.yml names it too.
-OFFLINE_DIR = "_offline"
-
-# What the web book needs from node_modules: (source in node_modules, target in _static,
-# patterns left out). book/_config.yml points mathjax_path and nb_ipywidgets_js here.
-BOOK_ASSETS = [
-    ("mathjax/es5", "mathjax", ["sre", "*-svg*.js", "*speech*", "node-main.js", "*.map"]),
-    ("requirejs/require.js", "requirejs/require.js", []),
-    ("@jupyter-widgets/html-manager/dist", "html-manager", ["embed.js*", "libembed-amd.js", "*.map"]),
-]
-# What the slides need (copied next to them, so slides/ works on its own). reveal.js 4
-# and MathJax 2 are what nbconvert's reveal template is written for.
-SLIDE_ASSETS = [
-    # Only the "white" theme: the others load their fonts from Google.
-    ("reveal.js/dist", "reveal.js/dist", ["*.map", "*.esm.js", "theme"]),
-    ("reveal.js/dist/theme/white.css", "reveal.js/dist/theme/white.css", []),
-    ("reveal.js/dist/theme/fonts/source-sans-pro", "reveal.js/dist/theme/fonts/source-sans-pro", []),
-    ("reveal.js/plugin", "reveal.js/plugin", ["*.map", "*.esm.js"]),
-    ("requirejs/require.js", "requirejs/require.js", []),
-    ("jquery/dist/jquery.min.js", "jquery/jquery.min.js", []),
-    ("mathjax2/MathJax.js", "mathjax2/MathJax.js", []),
-    ("mathjax2/config", "mathjax2/config", []),
-    ("mathjax2/extensions", "mathjax2/extensions", []),
-    ("mathjax2/localization/en", "mathjax2/localization/en", []),
-    ("mathjax2/jax/element", "mathjax2/jax/element", []),
-    ("mathjax2/jax/input/TeX", "mathjax2/jax/input/TeX", []),
-    ("mathjax2/jax/output/CommonHTML", "mathjax2/jax/output/CommonHTML", []),
-    ("mathjax2/fonts/HTML-CSS/TeX/woff", "mathjax2/fonts/HTML-CSS/TeX/woff", []),
-    ("@jupyter-widgets/html-manager/dist", "html-manager", ["embed.js*", "libembed-amd.js", "*.map"]),
-]
-SLIDE_VENDOR = "_vendor"  # html/slides/_vendor/
-
-# Loaded between require.js and the widget renderer (book and slides).
-# 1. The renderer finds its icon fonts relative to the address require.js gives its
-#    module; without a path, that is <page>/@jupyter-widgets/html-manager/dist/.
-# 2. It typesets widget labels with MathJax 2's API (MathJax.Hub.Queue); the book pages
-#    load MathJax 3, so they get a small stand-in.
-WIDGETS_SETUP_JS = """\
-(function () {
-  var here = document.currentScript.src.replace(/[^/]*([?#].*)?$/, "");
-  require.config({paths: {"@jupyter-widgets/html-manager/dist": here + "html-manager"}});
-  document.addEventListener("DOMContentLoaded", function () {
-    var mj = window.MathJax;
-    if (mj && !mj.Hub) {
-      mj.Hub = {Queue: function (job) {
-        if (mj.typesetPromise) { mj.typesetPromise([job[2]]).catch(function () {}); }
-      }};
-    }
-  });
-})();
-"""
-WIDGETS_SETUP = "jupyter-widgets-setup.js"
-SLIDE_OPTIONS = {
-    # "white" uses fonts shipped with reveal.js; nbconvert's default ("simple") fetches
-    # its fonts from Google.
-    "reveal_theme": "white",
-    "reveal_url_prefix": f"{SLIDE_VENDOR}/reveal.js",
-    "require_js_url": f"{SLIDE_VENDOR}/requirejs/require.js",
-    "jquery_url": f"{SLIDE_VENDOR}/jquery/jquery.min.js",
-    "mathjax_url": f"{SLIDE_VENDOR}/mathjax2/MathJax.js?config=TeX-AMS_CHTML-full,Safe",
-    "widget_renderer_url": f"{SLIDE_VENDOR}/html-manager/embed-amd.js",
-}
-SLIDE_TEMPLATE = "offline_reveal.html.j2"
-
-# The tab icon (book/_config.yml: html.favicon): a 3x3 filter, the book's running example.
-FAVICON_SVG = """\
-<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 30 30">
-<rect width="30" height="30" rx="4" fill="#1f4e79"/>
-<g fill="#ffffff"><rect x="4" y="4" width="6" height="6"/><rect x="20" y="4" width="6" height="6"/>
-<rect x="12" y="12" width="6" height="6"/><rect x="4" y="20" width="6" height="6"/>
-<rect x="20" y="20" width="6" height="6"/></g></svg>
-"""
 
 PRIVATE_MIME = "application/vnd.cnnlib."
 
 GENERATED_BEGIN = "<!-- BEGIN GENERATED CONTENTS -->"
 GENERATED_END = "<!-- END GENERATED CONTENTS -->"
-
-
-class BuildError(RuntimeError):
-    """A failure the reader can act on; printed without a traceback."""
-
-
-def say(msg: str = "") -> None:
-    print(msg, flush=True)
 
 
 # --------------------------------------------------------------------------- discovery
@@ -178,67 +101,6 @@ def check_numbering(chapters: list[str]) -> list[str]:
             warnings.append(f"{stem}.ipynb is shown as chapter {shown} (a chapter number "
                             "is missing or repeated before it)")
     return warnings
-
-
-# --------------------------------------------------------------------------- npm
-
-
-def ensure_node_modules(repo: Path) -> Path:
-    """Run `npm ci` when node_modules/ does not match package-lock.json."""
-    lock = repo / "package-lock.json"
-    modules = repo / "node_modules"
-    stamp = modules / ".learning-to-see-lock.sha256"
-    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
-    if stamp.is_file() and stamp.read_text().strip() == digest:
-        return modules
-    from filelock import FileLock
-
-    (repo / "_build").mkdir(exist_ok=True)
-    with FileLock(str(repo / "_build" / ".npm-ci.lock")):  # two builds at once (tests)
-        if stamp.is_file() and stamp.read_text().strip() == digest:
-            return modules
-        run_npm_ci(repo)
-        stamp.write_text(digest + "\n")
-    return modules
-
-
-def run_npm_ci(repo: Path) -> None:
-    npm = shutil.which("npm")
-    if npm is None:
-        raise BuildError(
-            "npm was not found. The book loads MathJax, reveal.js and the widget renderer "
-            "from local copies that npm installs.\n"
-            "Install Node.js 18 or newer with npm (Debian/Ubuntu: `sudo apt-get install "
-            "nodejs npm`; macOS: `brew install node`; Windows: the installer from "
-            "nodejs.org), then run `make book` again.")
-    say("Installing the pinned JavaScript packages (npm ci) ...")
-    cmd = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
-    result = subprocess.run(cmd, cwd=repo, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise BuildError(f"`npm ci` failed:\n{result.stdout}\n{result.stderr}")
-
-
-def copy_assets(modules: Path, dest: Path, assets: list[tuple[str, str, list[str]]]) -> None:
-    """Copy the listed node_modules files/folders to dest (once per package-lock)."""
-    stamp = dest / ".assets.json"
-    key = json.dumps([hashlib.sha256((modules.parent / "package-lock.json").read_bytes())
-                      .hexdigest(), assets, WIDGETS_SETUP_JS])
-    if stamp.is_file() and stamp.read_text() == key:
-        return
-    if dest.exists():
-        shutil.rmtree(dest)
-    for src, target, leave_out in assets:
-        src_path, target_path = modules / src, dest / target
-        if not src_path.exists():
-            raise BuildError(f"node_modules/{src} is missing: delete node_modules/ and "
-                             "run the build again")
-        target_path.parent.mkdir(parents=True, exist_ok=True)
-        if src_path.is_dir():
-            shutil.copytree(src_path, target_path, ignore=shutil.ignore_patterns(*leave_out))
-        else:
-            shutil.copy2(src_path, target_path)
-    (dest / WIDGETS_SETUP).write_text(WIDGETS_SETUP_JS)
-    stamp.write_text(key)
 
 
 # --------------------------------------------------------------------------- execution
@@ -336,10 +198,11 @@ def execute_all(notebooks: list[Path], cache: Path, repo: Path, jobs: int, timeo
     if failures:
         report = "\n\n".join(f"--- {name} ---\n{error}" for name, error in failures)
         raise BuildError(f"{len(failures)} notebook(s) failed to execute:\n\n{report}")
-    # Drop stale cache entries of the same notebooks (older content or cnnlib).
-    for nb, target in targets.items():
-        for old in target.parent.glob(f"{nb.stem}.*.ipynb"):
-            if old != target:
+    # Drop stale cache entries: older content or cnnlib, notebooks renamed or removed.
+    current = set(targets.values())
+    for folder in {target.parent for target in current}:
+        for old in folder.glob("*.ipynb"):
+            if old not in current:
                 old.unlink()
     return targets
 
@@ -387,12 +250,35 @@ def rewrite_links(text: str, root: Path, src_dir: Path, for_slides: bool = False
     return LINK.sub(fix, text)
 
 
+SECTION_NUMBER = re.compile(r"^(#{2,6}\s+)\d+(?:\.\d+)+\.?\s+")
+
+
+def unnumber_headings(source: str) -> str:
+    """Drop numbers typed into headings ("# 2. Networks", "## 2.3 Backpropagation").
+
+    Sphinx numbers the chapters and their sections; typed numbers would show twice
+    ("2.3. 2.3 Backpropagation"). Lines inside code fences are left alone.
+    """
+    lines, fence = [], None
+    for line in source.split("\n"):
+        stripped = line.lstrip()
+        if fence is None and stripped[:3] in ("```", "~~~"):
+            fence = stripped[:3]
+        elif fence is not None and stripped.startswith(fence):
+            fence = None
+        elif fence is None:
+            line = SECTION_NUMBER.sub(r"\1", TITLE_NUMBER.sub(r"\1", line))
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def prepare_chapter(executed: Path, stem: str, root: Path, src_dir: Path) -> tuple[str, str]:
     """The executed chapter as it goes into the book, and its title."""
     import nbformat
 
     nb = nbformat.read(executed, as_version=4)
-    title = stem
+    title = None
+    numbered = not stem.startswith("00_")  # the preface stands outside the numbering
     exercise = root / "exercises" / f"{stem}.ipynb"
     solution = root / "solutions" / f"{stem}.ipynb"
     links_exercise = False
@@ -406,14 +292,11 @@ def prepare_chapter(executed: Path, stem: str, root: Path, src_dir: Path) -> tup
             continue
         if f"exercises/{stem}.ipynb" in cell.source:
             links_exercise = True
-        if title == stem:
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    # Sphinx numbers the chapters; a number typed in the title would
-                    # show twice ("2. 2. Networks").
-                    cell.source = cell.source.replace(line, TITLE_NUMBER.sub(r"\1", line), 1)
-                    title = TITLE_NUMBER.sub("", line).lstrip("#").strip() or stem
-                    break
+        if numbered:
+            cell.source = unnumber_headings(cell.source)
+        if title is None:
+            title = next((line[2:].strip() for line in cell.source.splitlines()
+                          if line.startswith("# ")), None)
         cell.source = rewrite_links(cell.source, root, src_dir)
     if exercise.is_file() and not links_exercise:
         rel = lambda p: Path(os.path.relpath(p, src_dir)).as_posix()  # noqa: E731
@@ -424,7 +307,7 @@ def prepare_chapter(executed: Path, stem: str, root: Path, src_dir: Path) -> tup
             text += f" (solved in [solutions/{stem}.ipynb](path:{rel(solution)}))"
         text += ". Open it in JupyterLab next to the book; each exercise ends with a check.\n:::"
         nb.cells.append(nbformat.v4.new_markdown_cell(text))
-    return nbformat.writes(nb), title
+    return nbformat.writes(nb), title or stem
 
 
 def front_page_contents(chapters: list[tuple[str, str]], lectures: list[tuple[str, str]],
@@ -434,22 +317,26 @@ def front_page_contents(chapters: list[tuple[str, str]], lectures: list[tuple[st
     out = []
     if chapters:
         out += ["## Chapters", "",
-                "| | chapter | exercises | solutions |", "| --- | --- | --- | --- |"]
+                "Each chapter's exercise notebook, and the same notebook solved, to open in "
+                "JupyterLab next to the chapter.", "",
+                "| | chapter | exercises |", "| --- | --- | --- |"]
         number = 0
         for stem, title in chapters:
             label = "" if stem.startswith("00_") else str(number := number + 1)
             ex, sol = (root / d / f"{stem}.ipynb" for d in ("exercises", "solutions"))
-            ex_link = f"[{ex.name}](path:{rel(ex)})" if ex.is_file() else ""
-            sol_link = f"[{sol.name}](path:{rel(sol)})" if sol.is_file() else ""
-            out.append(f"| {label} | [{title}]({stem}.ipynb) | {ex_link} | {sol_link} |")
+            links = [f"[{name}](path:{rel(path)})" for name, path in
+                     (("exercises", ex), ("solved", sol)) if path.is_file()]
+            out.append(f"| {label} | [{title}]({stem}.ipynb) | {' · '.join(links)} |")
         out.append("")
     if lectures:
         out += ["## Slides for teaching", "",
-                "| lecture | slides | notebook |", "| --- | --- | --- |"]
+                "Each deck runs in the browser, offline; the notebook is the same lecture to "
+                "run live in JupyterLab.", "",
+                "| lecture | |", "| --- | --- |"]
         for stem, title in lectures:
             nb = root / "lectures" / f"{stem}.ipynb"
-            out.append(f"| {title} | [{stem}.slides.html](site:slides/{stem}.slides.html) "
-                       f"| [{nb.name}](path:{rel(nb)}) |")
+            out.append(f"| {title} | [slides](site:slides/{stem}.slides.html) · "
+                       f"[notebook](path:{rel(nb)}) |")
         out.append("")
     if not out:
         out = ["No chapters have been written yet.", ""]
@@ -466,15 +353,6 @@ def notebook_title(path: Path) -> str:
                 if line.startswith("# "):
                     return TITLE_NUMBER.sub("", line).lstrip("#").strip()
     return path.stem
-
-
-def write_if_changed(path: Path, text: str | bytes) -> None:
-    """Leave unchanged files alone so Sphinx rebuilds only what changed."""
-    data = text.encode() if isinstance(text, str) else text
-    if path.is_file() and path.read_bytes() == data:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
 
 
 def stage_book(root: Path, src: Path, modules: Path, executed: dict[Path, Path],
@@ -551,140 +429,6 @@ def build_html(src: Path, html: Path, doctrees: Path) -> list[str]:
     return lines
 
 
-# --------------------------------------------------------------------------- slides
-
-
-def slides_exporter():
-    """nbconvert's SlidesExporter pointed at the local JavaScript in slides/_vendor/."""
-    from nbconvert import SlidesExporter
-    from traitlets.config import Config
-
-    config = Config()
-    for key, value in SLIDE_OPTIONS.items():
-        setattr(config.SlidesExporter, key, value)
-    config.SlidesExporter.extra_template_paths = [str(TEMPLATE_DIR)]
-    config.SlidesExporter.template_file = SLIDE_TEMPLATE
-    return SlidesExporter(config=config)
-
-
-def render_slides(exporter, nb, name: str) -> str:
-    """The reveal.js HTML of an (executed) notebook node."""
-    resources = {"metadata": {"name": name},
-                 "widgets_setup_url": f"{SLIDE_VENDOR}/{WIDGETS_SETUP}"}
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body
-
-
-def build_slides(lectures: list[Path], executed: dict[Path, Path], root: Path,
-                 slides_dir: Path, modules: Path, cache: Path) -> list[Path]:
-    """reveal.js decks for the executed lectures, all JavaScript local."""
-    import nbformat
-
-    slides_dir.mkdir(parents=True, exist_ok=True)
-    copy_assets(modules, slides_dir / SLIDE_VENDOR, SLIDE_ASSETS)
-    # Exercise and solution notebooks that decks link to (../exercises/NN_x.ipynb).
-    for folder in ("exercises", "solutions"):
-        for nb in numbered_notebooks(root / folder):
-            write_if_changed(slides_dir.parent / folder / nb.name, nb.read_bytes())
-
-    exporter = slides_exporter()
-    template_key = hashlib.sha256(json.dumps(SLIDE_OPTIONS).encode() + b"".join(
-        p.read_bytes() for p in sorted(TEMPLATE_DIR.rglob("*")) if p.is_file())).hexdigest()
-
-    stamps_file = cache / "slides.json"
-    stamps = json.loads(stamps_file.read_text()) if stamps_file.is_file() else {}
-    built = []
-    for lecture in lectures:
-        out = slides_dir / f"{lecture.stem}.slides.html"
-        key = f"{executed[lecture].name}:{template_key}"
-        if out.is_file() and stamps.get(lecture.stem) == key:
-            built.append(out)
-            continue
-        nb = nbformat.read(executed[lecture], as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type == "markdown":
-                cell.source = rewrite_links(cell.source, root, slides_dir, for_slides=True)
-        body = render_slides(exporter, nb, lecture.stem)
-        out.write_text(body, encoding="utf-8")
-        stamps[lecture.stem] = key
-        built.append(out)
-    for old in slides_dir.glob("*.slides.html"):
-        if old not in built:
-            old.unlink()
-    stamps_file.parent.mkdir(parents=True, exist_ok=True)
-    stamps_file.write_text(json.dumps(stamps, indent=1))
-    return built
-
-
-# --------------------------------------------------------------------------- offline check
-
-# Attributes through which a page loads something (links a reader clicks are fine).
-RESOURCE_ATTRS = {"script": "src", "img": "src", "iframe": "src", "source": "src",
-                  "video": "src", "audio": "src", "embed": "src", "track": "src",
-                  "object": "data", "input": "src"}
-EXTERNAL = re.compile(r"^\s*(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//", re.ASCII)
-CSS_URL = re.compile(r"(?:url\(\s*['\"]?|@import\s+['\"])([^'\")\s]+)")
-
-
-def _is_external(url: str) -> bool:
-    return bool(EXTERNAL.match(url)) and not url.strip().lower().startswith("file:")
-
-
-def external_resources(html_dir: Path) -> list[str]:
-    """Every place where a built page or style sheet would load something from the web.
-
-    Looks at script/img/iframe/... sources, <link> elements other than plain navigation
-    (style sheets, preloads, icons, fonts), inline styles and url()/@import in CSS files.
-    Returns "file: url" strings; empty when the site is self-contained.
-    """
-    from html.parser import HTMLParser
-
-    found: list[str] = []
-
-    class Scanner(HTMLParser):
-        def __init__(self, name: str):
-            super().__init__(convert_charrefs=True)
-            self.name, self.in_style = name, False
-
-        def handle_starttag(self, tag, attrs):
-            attrs = dict(attrs)
-            urls = []
-            if tag in RESOURCE_ATTRS and attrs.get(RESOURCE_ATTRS[tag]):
-                urls.append(attrs[RESOURCE_ATTRS[tag]])
-            if tag == "link" and attrs.get("href"):
-                rel = (attrs.get("rel") or "").lower().split()
-                if not set(rel) <= {"next", "prev", "index", "search", "canonical",
-                                    "author", "license", "help", "alternate"}:
-                    urls.append(attrs["href"])
-            if attrs.get("style"):
-                urls += CSS_URL.findall(attrs["style"])
-            self.in_style = tag == "style"
-            found.extend(f"{self.name}: <{tag}> {u}" for u in urls if _is_external(u))
-
-        def handle_data(self, data):
-            if self.in_style:
-                found.extend(f"{self.name}: <style> {u}" for u in CSS_URL.findall(
-                    _strip_css_comments(data)) if _is_external(u))
-
-        def handle_endtag(self, tag):
-            self.in_style = False
-
-    for path in sorted(html_dir.rglob("*")):
-        if not path.is_file():
-            continue
-        name = path.relative_to(html_dir).as_posix()
-        if path.suffix == ".html":
-            Scanner(name).feed(path.read_text(encoding="utf-8", errors="replace"))
-        elif path.suffix == ".css":
-            css = _strip_css_comments(path.read_text(encoding="utf-8", errors="replace"))
-            found.extend(f"{name}: {u}" for u in CSS_URL.findall(css) if _is_external(u))
-    return found
-
-
-def _strip_css_comments(css: str) -> str:
-    return re.sub(r"/\*.*?\*/", "", css, flags=re.DOTALL)
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -722,7 +466,19 @@ def build(root: Path, out: Path, jobs: int = 2, timeout: int = 600, force: bool 
                 say(f"  {line}")
         lap("Jupyter Book")
         if slides:
-            decks = build_slides(lectures, executed, root, html / "slides", modules, cache)
+            # Exercise and solution notebooks that decks link to (../exercises/NN_x.ipynb).
+            for folder in ("exercises", "solutions"):
+                for nb in numbered_notebooks(root / folder):
+                    write_if_changed(html / folder / nb.name, nb.read_bytes())
+
+            def prepare(nb) -> None:
+                for cell in nb.cells:
+                    if cell.cell_type == "markdown":
+                        cell.source = rewrite_links(cell.source, root, html / "slides",
+                                                    for_slides=True)
+
+            decks = build_slides({lec.stem: executed[lec] for lec in lectures},
+                                 html / "slides", modules, cache / "slides.json", prepare)
             say(f"Built {len(decks)} slide deck(s) in {html / 'slides'}")
             lap("slides")
         index = html / "index.html"
@@ -755,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         build(args.root.resolve(), args.out.resolve(), jobs=max(1, args.jobs),
               timeout=args.timeout, force=args.force, slides=not args.no_slides)
     except BuildError as exc:
-        print(f"\nmake book failed: {exc}", file=sys.stderr)
+        print(f"\nThe book build failed: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -8,14 +8,16 @@ ties: PyTorch sends the gradient to the first maximum in row-major order, and so
 cnnlib. The loop convolution gets smaller shapes (it is slow by design).
 
 float32 tolerances. float32 rounds to 2**-24 = 6e-8 relative. A convolution output
-is a sum of C*kh*kw <= 96 products, and a weight gradient a sum over N*OH*OW <= a few
-hundred positions; both libraries round each partial sum, in different orders
-(PyTorch blocks its sums, cnnlib's GEMM and the loop version's np.sum block them
-differently), so their results differ by up to about n*eps of the largest term in the
-worst case and sqrt(n)*eps typically; relative to max|b| that stayed below 1e-6 in
-1,000 random trials per row. 1e-5 is ten times that, and far below a real bug (a
-wrong tap or a dropped term moves the result by 1e-2 or more). Pooling only picks or
-averages values (average pooling divides a sum of at most 9 terms): 1e-6.
+is a sum of C*kh*kw <= 144 products, and a weight gradient a sum over N*OH*OW (up to
+a few hundred here, thousands in the tests' LeNet shapes) positions; the libraries
+round each partial sum, in different orders (PyTorch blocks its sums, cnnlib's GEMM
+and the loop version's np.sum block them differently), so they differ by about
+sqrt(n) eps typically and n eps at worst. Over 500 random trials per row the
+normalised error stayed below 3e-6 (the worst was a weight gradient); 3e-5 is ten
+times that, and far below a real bug (a wrong tap or a dropped term moves the result
+by 1e-2 or more). Pooling and padding only pick, copy or average values; their
+gradients add at most kh*kw = 16 overlapping contributions: below 3e-7 in 500
+trials, tolerance 3e-6.
 """
 from __future__ import annotations
 
@@ -31,8 +33,8 @@ from . import Case
 
 __all__ = ["CASES", "random_conv_config", "random_pool_config"]
 
-_TOL32_CONV = 1e-5
-_TOL32_POOL = 1e-6
+_TOL32_CONV = 3e-5
+_TOL32_POOL = 3e-6
 
 
 def _draw(rng: np.random.Generator, lo: int, hi: int, n: int) -> tuple[int, ...]:
