@@ -12,7 +12,7 @@ existing figure (a grid of panels), and that Axes' figure is returned.
 
 Explained where first used: images in chapter 1, training curves in chapter 1,
 decision boundaries in chapters 1-2, confusion matrices in chapter 3, kernels in
-chapters 4-5.
+chapters 4-5. Network diagrams are in :mod:`cnnlib.diagrams`.
 """
 from __future__ import annotations
 

@@ -31,6 +31,7 @@ import argparse
 import concurrent.futures as futures
 import contextlib
 import hashlib
+import multiprocessing
 import os
 import re
 import shutil
@@ -185,7 +186,12 @@ def execute_all(notebooks: list[Path], cache: Path, repo: Path, jobs: int, timeo
     threads = max(1, (os.cpu_count() or 2) // jobs) if jobs > 1 else None
     failures = []
     if todo:
-        with futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+        # Fresh interpreters, one per notebook: a forked worker inherits the parent's
+        # ZeroMQ state (its background threads included), and a kernel client in such a
+        # child can wait forever for a reply that the kernel already sent.
+        context = multiprocessing.get_context("spawn")
+        with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                         max_tasks_per_child=1) as pool:
             jobs_ = [pool.submit(execute_one, str(nb), str(targets[nb]), timeout, threads) for nb in todo]
             for job in futures.as_completed(jobs_):
                 notebook, seconds, error = job.result()
