@@ -4,29 +4,19 @@ import re
 import subprocess
 import sys
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from cnnlib import animate  # noqa: E402
-from cnnlib.conv import conv1d, conv2d_loop  # noqa: E402
+from cnnlib import animate
+from cnnlib.conv import conv1d, conv2d_loop
 
 X_NOTES = [1, 1, 1, 0, 0]
 THETA_NOTES = [1, 0, 1]
 I_NOTES = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1],
                     [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]])
 K_NOTES = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]])
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def numbers_at_row(ax, y):

@@ -1,20 +1,10 @@
 """cnnlib.diagrams: network diagrams have one circle per unit (bias units included),
 one arrow per allowed edge, and clear errors for bad input."""
-import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from cnnlib.diagrams import draw_network  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from cnnlib.diagrams import draw_network
 
 
 def texts(ax):

@@ -3,25 +3,14 @@ claim, and the kernel explorer's controls stay consistent with each other."""
 import subprocess
 import sys
 
-import matplotlib
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from cnnlib import widgets  # noqa: E402
-from cnnlib.im2col import conv_output_size  # noqa: E402
-from cnnlib.kernels import (BOX_BLUR, EDGE_DETECT_3, GALLERY, SHARPEN,  # noqa: E402
+from cnnlib import widgets
+from cnnlib.im2col import conv_output_size
+from cnnlib.kernels import (BOX_BLUR, EDGE_DETECT_3, GALLERY, SHARPEN,
                             apply_kernel)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def test_importing_widgets_loads_neither_matplotlib_nor_ipywidgets():
