@@ -1,12 +1,21 @@
-"""`import cnnlib` must stay fast and light: NumPy only."""
+"""Importing cnnlib, or any of its light modules, must stay fast: NumPy only. Each import
+runs in a fresh interpreter, so modules loaded by other tests cannot hide a heavy one."""
 import subprocess
 import sys
 
+import pytest
 
-def test_import_cnnlib_pulls_in_neither_torch_nor_matplotlib():
-    code = ("import sys, cnnlib, cnnlib.functional; "
-            "heavy = [m for m in ('torch', 'matplotlib', 'sklearn', 'skimage', 'tqdm') "
-            "if m in sys.modules]; print(','.join(heavy))")
+LIGHT = {
+    "cnnlib, cnnlib.functional": ("torch", "matplotlib", "sklearn", "skimage", "tqdm"),
+    "cnnlib.checks, cnnlib.grade": ("torch", "matplotlib", "IPython", "nbclient"),
+    "cnnlib.widgets": ("matplotlib", "ipywidgets", "torch"),
+}
+
+
+@pytest.mark.parametrize("modules, heavy", LIGHT.items(), ids=list(LIGHT))
+def test_import_pulls_in_no_heavy_module(modules, heavy):
+    code = (f"import sys, {modules}; "
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
-    assert out == "", f"import cnnlib imported heavy modules: {out}"
+    assert out == "", f"import {modules} imported heavy modules: {out}"
