@@ -36,9 +36,9 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from cnnlib import conv as C
-from cnnlib import im2col as I
-from cnnlib import pool as P
+from cnnlib.functional import conv as C
+from cnnlib.functional import im2col as I
+from cnnlib.functional import pool as P
 
 CONV_SHAPES = [  # (input shape, filters, kernel, padding): LeNet's two layers, a CIFAR one
     ((64, 1, 28, 28), 6, 5, 0),

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._validate import as_float_array, check_same_shape
+from cnnlib._validate import as_float_array, check_same_shape
 
 __all__ = ["rel_error", "numerical_gradient", "numerical_gradient_array",
            "check_gradient"]

@@ -53,8 +53,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checks import ExerciseInfo, chapter_of_notebook, exercises_for_notebook
-from .checks._record import KEY_ENV, MIME, verify
+from cnnlib.checks import ExerciseInfo, chapter_of_notebook, exercises_for_notebook
+from cnnlib.checks._record import KEY_ENV, MIME, verify
 
 __all__ = ["Submission", "ExerciseResult", "NotebookResult", "find_submissions",
            "grade", "main"]

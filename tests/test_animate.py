@@ -1,4 +1,4 @@
-"""cnnlib.animate: the step-by-step convolution pictures show cnnlib's own numbers,
+"""cnnlib.viz.animate: the step-by-step convolution pictures show cnnlib's own numbers,
 one step per output, and the animation's HTML is self-contained."""
 import re
 import subprocess
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from cnnlib import animate
-from cnnlib.conv import conv1d, conv2d_loop
+from cnnlib.viz import animate
+from cnnlib.functional.conv import conv1d, conv2d_loop
 
 X_NOTES = [1, 1, 1, 0, 0]
 THETA_NOTES = [1, 0, 1]
@@ -161,7 +161,7 @@ def test_animation_html_rejects_bad_arguments():
 
 
 def test_importing_animate_does_not_import_matplotlib():
-    code = ("import sys, cnnlib.animate; "
+    code = ("import sys, cnnlib.viz.animate; "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()

@@ -5,11 +5,11 @@ import re
 import numpy as np
 import pytest
 
-from cnnlib import activations as A
+from cnnlib.functional import activations as A
 from cnnlib import gradcheck as G
-from cnnlib import linear as L
-from cnnlib import losses as LS
-from cnnlib import softmax as S
+from cnnlib.functional import affine as L
+from cnnlib.functional import losses as LS
+from cnnlib.functional import probabilities as S
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((3, 4))                  # a generic input

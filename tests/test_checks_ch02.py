@@ -3,7 +3,7 @@ ones fail on the case meant to catch them, with a useful message, and no traceba
 import numpy as np
 import pytest
 
-from cnnlib import mlp
+from cnnlib.models import mlp
 from cnnlib.checks import ch02, exercises_for_notebook
 
 

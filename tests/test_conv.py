@@ -1,12 +1,12 @@
-"""cnnlib.conv and cnnlib.im2col: worked examples, shapes, the loop version against the
+"""cnnlib.functional.conv and cnnlib.functional.im2col: worked examples, shapes, the loop version against the
 fast one, finite-difference gradients, bad input. (PyTorch comparisons live in
 test_crosscheck_conv.py.)"""
 import numpy as np
 import pytest
 
 import cnnlib.functional as F
-from cnnlib import conv as C
-from cnnlib import im2col as I
+from cnnlib.functional import conv as C
+from cnnlib.functional import im2col as I
 from cnnlib.gradcheck import numerical_gradient
 
 SEED_IMAGE = np.array([[1, 1, 1, 0, 0],

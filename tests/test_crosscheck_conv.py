@@ -14,8 +14,8 @@ import torch.nn.functional as TF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnnlib import conv as C
-from cnnlib import pool as P
+from cnnlib.functional import conv as C
+from cnnlib.functional import pool as P
 from cnnlib.crosscheck import assert_case
 from cnnlib.crosscheck.conv import CASES
 

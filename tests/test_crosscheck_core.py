@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnnlib import activations as A
+from cnnlib.functional import activations as A
 from cnnlib.crosscheck import (Case, CaseResult, all_cases, assert_case,
                                available_devices, format_table, main,
                                normalised_error, run_case)

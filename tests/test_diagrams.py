@@ -1,10 +1,10 @@
-"""cnnlib.diagrams: network diagrams have one circle per unit (bias units included),
+"""cnnlib.viz.diagrams: network diagrams have one circle per unit (bias units included),
 one arrow per allowed edge, and clear errors for bad input."""
 import matplotlib.pyplot as plt
 import pytest
 from matplotlib.figure import Figure
 
-from cnnlib.diagrams import draw_network
+from cnnlib.viz.diagrams import draw_network
 
 
 def texts(ax):

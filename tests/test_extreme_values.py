@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as TF
 
-from cnnlib import activations as A
-from cnnlib import losses as LS
-from cnnlib import softmax as S
+from cnnlib.functional import activations as A
+from cnnlib.functional import losses as LS
+from cnnlib.functional import probabilities as S
 
 DTYPES = [np.float64, np.float32]
 Z = np.array([-1e4, -1e3, -40.0, -1.0, 0.0, 1.0, 40.0, 1e3, 1e4])

@@ -3,10 +3,10 @@ ops (activations, softmax, linear, losses) in float64."""
 import numpy as np
 import pytest
 
-from cnnlib import activations as A
-from cnnlib import linear as L
-from cnnlib import losses as LS
-from cnnlib import softmax as S
+from cnnlib.functional import activations as A
+from cnnlib.functional import affine as L
+from cnnlib.functional import losses as LS
+from cnnlib.functional import probabilities as S
 from cnnlib.gradcheck import (check_gradient, numerical_gradient,
                               numerical_gradient_array, rel_error)
 

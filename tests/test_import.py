@@ -8,7 +8,7 @@ import pytest
 LIGHT = {
     "cnnlib, cnnlib.functional": ("torch", "matplotlib", "sklearn", "skimage", "tqdm"),
     "cnnlib.checks, cnnlib.grade": ("torch", "matplotlib", "IPython", "nbclient"),
-    "cnnlib.widgets": ("matplotlib", "ipywidgets", "torch"),
+    "cnnlib.viz.widgets": ("matplotlib", "ipywidgets", "torch"),
 }
 
 

@@ -1,9 +1,9 @@
-"""cnnlib.kernels: the lecture notes' filters, Toeplitz matrices, apply_kernel."""
+"""cnnlib.features.kernels: the lecture notes' filters, Toeplitz matrices, apply_kernel."""
 import numpy as np
 import pytest
 
-from cnnlib import conv as C
-from cnnlib import kernels as K
+from cnnlib.functional import conv as C
+from cnnlib.features import kernels as K
 
 SEED_IMAGE = np.array([[1, 1, 1, 0, 0],
                        [0, 1, 1, 1, 0],

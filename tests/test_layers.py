@@ -1,9 +1,9 @@
-"""Layer objects (cnnlib.layers) against torch.nn, forward and backward, on every device."""
+"""Layer objects (cnnlib.nn.layers) against torch.nn, forward and backward, on every device."""
 import numpy as np
 import pytest
 import torch
 
-from cnnlib import layers as L
+from cnnlib.nn import layers as L
 
 
 from torch_devices import DEVICES

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cnnlib import check_gradient
-from cnnlib.logistic import LogisticRegression, NotFittedError, cost_and_gradient
+from cnnlib.models.logistic import LogisticRegression, NotFittedError, cost_and_gradient
 
 DEVICES = ["cpu", "cuda"]
 

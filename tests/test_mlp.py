@@ -1,14 +1,14 @@
-"""The lecture notes' network (cnnlib.mlp): forward propagation written out by hand,
+"""The lecture notes' network (cnnlib.models.mlp): forward propagation written out by hand,
 backpropagation against finite differences and against PyTorch's autograd, and the
 same network built from layer objects."""
 import numpy as np
 import pytest
 import torch
 
-from cnnlib import layers as L
-from cnnlib import mlp
+from cnnlib.nn import layers as L
+from cnnlib.models import mlp
 from cnnlib.gradcheck import rel_error
-from cnnlib.theta import theta_to_wb
+from cnnlib.models.theta import theta_to_wb
 
 
 def g(z):

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from cnnlib.gradcheck import check_gradient
-from cnnlib.logistic import LogisticRegression, NotFittedError
-from cnnlib.multiclass import (OneVsRest, SoftmaxRegression, confusion_matrix,
+from cnnlib.models.logistic import LogisticRegression, NotFittedError
+from cnnlib.models.multiclass import (OneVsRest, SoftmaxRegression, confusion_matrix,
                                most_confused_pairs, plot_output_probabilities,
                                softmax_regression_loss)
 

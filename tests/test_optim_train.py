@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from cnnlib import functional as F
-from cnnlib import layers as L
+from cnnlib.nn import layers as L
 from cnnlib.optim import SGD
 from cnnlib.train import History, evaluate, fit, predict
 

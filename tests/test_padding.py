@@ -1,9 +1,9 @@
-"""cnnlib.padding: values by hand, gradients, bad input. (PyTorch comparisons live in
+"""cnnlib.functional.padding: values by hand, gradients, bad input. (PyTorch comparisons live in
 test_crosscheck_conv.py.)"""
 import numpy as np
 import pytest
 
-from cnnlib import padding as P
+from cnnlib.functional import padding as P
 from cnnlib.gradcheck import numerical_gradient
 
 

@@ -1,11 +1,11 @@
-"""cnnlib.plotting: every function returns a Figure with a title and labelled axes, and
+"""cnnlib.viz.plotting: every function returns a Figure with a title and labelled axes, and
 draws what it is given."""
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from cnnlib import plotting
+from cnnlib.viz import plotting
 
 
 def texts(ax):

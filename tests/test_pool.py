@@ -1,9 +1,9 @@
-"""cnnlib.pool: values by hand, tie routing, gradients, bad input. (PyTorch comparisons
+"""cnnlib.functional.pool: values by hand, tie routing, gradients, bad input. (PyTorch comparisons
 live in test_crosscheck_conv.py.)"""
 import numpy as np
 import pytest
 
-from cnnlib import pool as P
+from cnnlib.functional import pool as P
 from cnnlib.gradcheck import numerical_gradient
 
 X = np.array([[1, 3, 2, 0],

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from cnnlib.theta import add_bias_unit, theta_to_wb, wb_to_theta
+from cnnlib.models.theta import add_bias_unit, theta_to_wb, wb_to_theta
 
 
 def test_theta_to_wb_splits_off_column_zero_as_bias():

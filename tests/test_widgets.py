@@ -1,13 +1,13 @@
-"""cnnlib.widgets: the plotting functions behind the chapter 5 widgets draw what they
+"""cnnlib.viz.widgets: the plotting functions behind the chapter 5 widgets draw what they
 claim, and the kernel explorer's controls stay consistent with each other."""
 
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from cnnlib import widgets
-from cnnlib.im2col import conv_output_size
-from cnnlib.kernels import (BOX_BLUR, EDGE_DETECT_3, GALLERY, SHARPEN,
+from cnnlib.viz import widgets
+from cnnlib.functional.im2col import conv_output_size
+from cnnlib.features.kernels import (BOX_BLUR, EDGE_DETECT_3, GALLERY, SHARPEN,
                             apply_kernel)
 
 

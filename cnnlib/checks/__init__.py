@@ -89,8 +89,8 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from ._compare import compare, short
-from ._record import MIME, emit
+from cnnlib.checks._compare import compare, short
+from cnnlib.checks._record import MIME, emit
 
 __all__ = ["Case", "Verdict", "CheckResult", "ExerciseInfo", "exercise", "check_function",
            "verdict", "exercises_for_module", "exercises_for_notebook",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Case, check_function, exercise, verdict
+from cnnlib.checks import Case, check_function, exercise, verdict
 
 __all__ = ["check_sigmoid", "check_log_loss", "check_log_loss_gradient",
            "check_gradient_descent", "check_learning_rate"]
@@ -102,7 +102,7 @@ def check_log_loss(log_loss):
 
 # ------------------------------------------------------------------- 1.3 gradient
 def _ref_gradient(theta, X, y):
-    from cnnlib.logistic import cost_and_gradient
+    from cnnlib.models.logistic import cost_and_gradient
     return cost_and_gradient(theta, X, y)[1]
 
 
@@ -147,7 +147,7 @@ def check_log_loss_gradient(gradient):
 
 # ---------------------------------------------------------- 1.4 gradient descent
 def _ref_descent(X, y, lr, epochs):
-    from cnnlib.logistic import LogisticRegression
+    from cnnlib.models.logistic import LogisticRegression
     return LogisticRegression(lr=lr, epochs=epochs).fit(X, y).theta_
 
 
@@ -186,7 +186,7 @@ def check_learning_rate(lr):
     """``lr``: full-batch gradient descent from theta = 0 on the training 3s and 8s of
     ``load_mnist_5k(rng=0, flatten=True)`` reaches a mean log-loss below
     ``LR_TARGET`` after ``LR_EPOCHS`` epochs."""
-    from cnnlib.logistic import LogisticRegression
+    from cnnlib.models.logistic import LogisticRegression
 
     if lr is None:            # the notebook's placeholder: the experiment is not done yet
         raise NotImplementedError("Exercise 1.5: set best_lr")

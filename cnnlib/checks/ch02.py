@@ -3,13 +3,13 @@
 
 Each check runs the student's function on the chapter's 3-3-1 network and on random
 networks of other shapes (one example, one layer, several outputs), against
-:mod:`cnnlib.mlp` and PyTorch's autograd.
+:mod:`cnnlib.models.mlp` and PyTorch's autograd.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import Case, check_function, exercise, verdict
+from cnnlib.checks import Case, check_function, exercise, verdict
 
 __all__ = ["check_h_theta", "check_forward_propagation", "check_backprop_one_hidden",
            "check_numerical_gradient", "check_xor"]
@@ -22,7 +22,7 @@ X_EXAMPLE = np.array([1.0, 2.0, -1.0])
 
 def _net(sizes, m, rng, scale=None):
     """Random Thetas for layer sizes ``sizes``, a batch X (m, s_1) and 0/1 targets."""
-    from cnnlib.mlp import init_thetas
+    from cnnlib.models.mlp import init_thetas
     Thetas = init_thetas(sizes, rng, scale=scale)
     X = rng.normal(size=(m, sizes[0]))
     Y = (rng.random((m, sizes[-1])) < 0.5).astype(float)
@@ -41,7 +41,7 @@ def _is_number(result) -> str | None:
 def check_h_theta(h_theta):
     """``h_theta(Theta1, Theta2, x)``: h_Theta(x) for one example x of shape (3,),
     Theta1 (3, 4), Theta2 (1, 4), bias in column 0; returns a number."""
-    from cnnlib.mlp import hypothesis
+    from cnnlib.models.mlp import hypothesis
 
     def reference(T1, T2, x):
         return float(hypothesis([T1, T2], np.asarray(x)[None, :])[0, 0])
@@ -74,7 +74,7 @@ def check_h_theta(h_theta):
 def check_forward_propagation(forward_propagation):
     """``forward_propagation(Thetas, X)``: list of the activations [a^(1) = X, a^(2),
     ..., a^(L)] of shapes (m, s_l), without bias columns."""
-    from cnnlib.mlp import forward_propagation as reference_fp
+    from cnnlib.models.mlp import forward_propagation as reference_fp
 
     def reference(Thetas, X):
         return reference_fp(Thetas, X)[0]
@@ -100,7 +100,7 @@ def check_forward_propagation(forward_propagation):
 
 # ------------------------------------------------------- 2.3 backpropagation
 def _reference_backprop(T1, T2, X, Y):
-    from cnnlib.mlp import backpropagation
+    from cnnlib.models.mlp import backpropagation
     J, (G1, G2) = backpropagation([T1, T2], X, Y)
     return J, G1, G2
 
@@ -158,7 +158,7 @@ def _wavy(theta):
 
 def _net_cost_of_theta1():
     """J as a function of Theta^(1) alone, for a fixed 3-3-1 network and batch."""
-    from cnnlib.mlp import cost_function
+    from cnnlib.models.mlp import cost_function
     rng = np.random.default_rng(2041)
     (T1, T2), X, Y = _net([3, 3, 1], 6, rng)
 
@@ -215,7 +215,7 @@ def check_xor(Thetas):
     """``Thetas``: a trained network in the notes' notation (list of Theta matrices,
     2 inputs, 1 output, at least one hidden layer) whose outputs on the four XOR
     inputs are all within 0.1 of the targets 0, 1, 1, 0."""
-    from cnnlib.mlp import hypothesis
+    from cnnlib.models.mlp import hypothesis
 
     if Thetas is None:       # the notebook's placeholder: nothing trained yet
         raise NotImplementedError("Exercise 2.5: train a network and store its Thetas")

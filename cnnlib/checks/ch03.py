@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Case, check_function, exercise, verdict
+from cnnlib.checks import Case, check_function, exercise, verdict
 
 __all__ = ["check_one_hot", "check_softmax", "check_softmax_gradient",
            "check_predict_from_theta", "check_confusion_matrix", "check_softmax_settings"]
@@ -151,7 +151,7 @@ def check_softmax_gradient(cross_entropy_gradient):
 # -------------------------------------------------- 3.4 prediction from Theta
 def _ref_predict(Theta, X):
     from cnnlib.functional import linear
-    from cnnlib.theta import theta_to_wb
+    from cnnlib.models.theta import theta_to_wb
     W, b = theta_to_wb(Theta)
     return np.argmax(linear(X, W, b), axis=1)
 
@@ -167,7 +167,7 @@ def check_predict_from_theta(predict_from_theta):
              (np.array([[0.0, 1.0], [2.0, -1.0], [1.0, 0.0]]), np.zeros((1, 1))),
              expected=np.array([1]),
              hint="column 0 of Theta is the bias: prepend x_0 = 1 to every example "
-                  "(cnnlib.theta.add_bias_unit) and compute X1 @ Theta.T"),
+                  "(cnnlib.models.theta.add_bias_unit) and compute X1 @ Theta.T"),
         Case("4 classes, 9 examples", (Theta, X), expected=_ref_predict,
              hint="take np.argmax over the K units (axis=1), one class per example"),
         Case("a single example", (Theta, X[:1]), expected=_ref_predict),
@@ -179,7 +179,7 @@ def check_predict_from_theta(predict_from_theta):
 
 # -------------------------------------------------------- 3.5 confusion matrix
 def _ref_confusion(y_true, y_pred, K):
-    from cnnlib.multiclass import confusion_matrix
+    from cnnlib.models.multiclass import confusion_matrix
     return confusion_matrix(y_true, y_pred, K)
 
 
@@ -226,7 +226,7 @@ def check_softmax_settings(lr, epochs, batch_size):
     trained on ``load_mnist_5k(rng=0, flatten=True)`` reaches a test accuracy of at
     least ``SETTINGS_TARGET`` with at most ``SETTINGS_MAX_EPOCHS`` epochs."""
     from cnnlib.data import load_mnist_5k
-    from cnnlib.multiclass import SoftmaxRegression
+    from cnnlib.models.multiclass import SoftmaxRegression
 
     for value, name, none_ok in ((lr, "lr", False), (epochs, "epochs", False),
                                  (batch_size, "batch_size", True)):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Case, check_function, exercise
+from cnnlib.checks import Case, check_function, exercise
 
 __all__ = ["check_conv1d_loop", "check_true_convolution", "check_banded_matrix",
            "check_fully_connected_weights", "check_layer_weights",
@@ -50,7 +50,7 @@ def _flipped_cnnlib(x, theta):
 
 
 def _cnnlib_toeplitz(theta, n):
-    from cnnlib.kernels import toeplitz_1d
+    from cnnlib.features.kernels import toeplitz_1d
     return toeplitz_1d(np.asarray(theta, dtype=np.float64), n)
 
 
@@ -168,7 +168,7 @@ def check_banded_matrix(banded_matrix):
 # ------------------------------------------------------ 4.4 fully connected count
 def _cnnlib_fc_weights(layer_sizes):
     """Build the network with cnnlib's Linear layers (no bias) and count its weights."""
-    from cnnlib.layers import Linear, Sequential
+    from cnnlib.nn.layers import Linear, Sequential
     sizes = list(layer_sizes)
     net = Sequential(*[Linear(a, b, bias=False, rng=0) for a, b in zip(sizes, sizes[1:])])
     return net.num_parameters()

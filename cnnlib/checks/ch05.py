@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Case, check_function, exercise, verdict
+from cnnlib.checks import Case, check_function, exercise, verdict
 
 __all__ = ["check_conv2d_valid", "check_conv2d_padding_stride", "check_output_size",
            "check_max_pool", "check_conv_multichannel", "check_vertical_edge_kernel",
@@ -40,7 +40,7 @@ def _f64(a) -> np.ndarray:
 
 def _cnnlib_conv(image, kernel, padding=0, stride=1):
     """cnnlib's conv2d on one grey image and one kernel: (OH, OW)."""
-    from cnnlib.conv import conv2d
+    from cnnlib.functional.conv import conv2d
     return conv2d(_f64(image)[None, None], _f64(kernel)[None, None], padding=padding,
                   stride=stride)[0, 0]
 
@@ -144,7 +144,7 @@ def check_conv2d_padding_stride(conv2d_general):
 
 # ------------------------------------------------------------- 5.3 output size
 def _cnnlib_size(n, k, stride=1, padding=0):
-    from cnnlib.conv import conv_output_size
+    from cnnlib.functional.conv import conv_output_size
     return conv_output_size(n, k, stride, padding)
 
 
@@ -201,7 +201,7 @@ def check_output_size(output_size):
 
 # ------------------------------------------------------------------ 5.4 max pooling
 def _cnnlib_pool(feature_map, kernel_size, stride=None):
-    from cnnlib.pool import max_pool2d
+    from cnnlib.functional.pool import max_pool2d
     return max_pool2d(_f64(feature_map)[None, None], kernel_size, stride)[0, 0]
 
 
@@ -249,7 +249,7 @@ def check_max_pool(max_pool):
 
 # --------------------------------------------------- 5.5 many channels, many filters
 def _cnnlib_multi(x, weight):
-    from cnnlib.conv import conv2d
+    from cnnlib.functional.conv import conv2d
     return conv2d(_f64(x)[None], _f64(weight))[0]
 
 
@@ -311,7 +311,7 @@ def check_vertical_edge_kernel(kernel):
     image gives (1) about 0 on a flat image, (2) a clear response to a vertical step
     edge, in either direction, and (3) at most a tenth of that on a horizontal edge
     and on a brightness ramp from top to bottom."""
-    from cnnlib.conv import conv2d
+    from cnnlib.functional.conv import conv2d
 
     if kernel is None:          # the notebook's placeholder: not designed yet
         raise NotImplementedError("Exercise 5.6: set vertical_kernel")

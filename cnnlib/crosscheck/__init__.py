@@ -34,7 +34,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from .._validate import as_rng, check_positive_int
+from cnnlib._validate import as_rng, check_positive_int
 
 __all__ = ["Case", "CaseResult", "TOL64", "DEVICES", "DTYPES", "run_case", "assert_case",
            "available_devices", "device_skip_reason", "normalised_error", "all_cases",

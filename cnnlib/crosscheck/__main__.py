@@ -1,4 +1,4 @@
 """``python -m cnnlib.crosscheck``: print the table of cnnlib versus PyTorch errors."""
-from . import main
+from cnnlib.crosscheck import main
 
 raise SystemExit(main())

@@ -26,10 +26,10 @@ import warnings
 import numpy as np
 import torch.nn.functional as TF
 
-from .. import conv as C
-from .. import padding as P
-from .. import pool as PL
-from . import Case
+from cnnlib.functional import conv as C
+from cnnlib.functional import padding as P
+from cnnlib.functional import pool as PL
+from cnnlib.crosscheck import Case
 
 __all__ = ["CASES", "random_conv_config", "random_pool_config"]
 

@@ -28,11 +28,11 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
-from .. import activations as A
-from .. import linear as L
-from .. import losses as LS
-from .. import softmax as S
-from . import Case
+from cnnlib.functional import activations as A
+from cnnlib.functional import affine as L
+from cnnlib.functional import losses as LS
+from cnnlib.functional import probabilities as S
+from cnnlib.crosscheck import Case
 
 __all__ = ["CASES"]
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_shape
+from cnnlib._validate import as_float_array, check_shape
 
 __all__ = ["theta_to_wb", "wb_to_theta", "add_bias_unit"]
 

@@ -11,7 +11,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .layers import Module, Parameter
+from cnnlib.nn.layers import Module, Parameter
 
 __all__ = ["Optimizer", "SGD"]
 
@@ -27,7 +27,7 @@ def _check_number(value, name: str, *, low: float = 0.0) -> float:
 
 
 class Optimizer:
-    """Base class: holds the list of :class:`~cnnlib.layers.Parameter` handles.
+    """Base class: holds the list of :class:`~cnnlib.nn.layers.Parameter` handles.
 
     params : an iterable of Parameters, usually ``model.parameters()``.
     """

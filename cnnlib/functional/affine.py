@@ -2,13 +2,13 @@
 
 Explained in chapter 2. PyTorch's layout: ``weight`` has shape (out_features,
 in_features), so one row of ``weight`` is one unit's incoming weights. The seed's
-Theta convention (bias folded in as column 0) is converted by :mod:`cnnlib.theta`.
+Theta convention (bias folded in as column 0) is converted by :mod:`cnnlib.models.theta`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_shape
+from cnnlib._validate import as_float_array, check_shape
 
 __all__ = ["linear", "linear_forward", "linear_backward"]
 

@@ -14,7 +14,7 @@ Step ``s`` is the ``s``-th output, in reading order. Every picture marks the win
 in gold, writes each weight under the input value it multiplies (the lecture notes'
 little ":math:`\times 1`"), and fills the outputs computed so far. The outputs are not
 computed here: they come from :func:`cnnlib.functional.conv1d` and
-:func:`cnnlib.conv.conv2d_loop`, so the pictures show exactly what the library does.
+:func:`cnnlib.functional.conv.conv2d_loop`, so the pictures show exactly what the library does.
 
 * :func:`conv1d_step`, :func:`conv2d_step`: one step, one figure.
 * :func:`conv1d_steps_figure`, :func:`conv2d_steps_figure`: every step in one figure.
@@ -32,7 +32,7 @@ import uuid
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int
+from cnnlib._validate import as_float_array, check_positive_int
 
 __all__ = ["conv1d_step", "conv1d_steps_figure", "conv2d_step", "conv2d_steps_figure",
            "conv_animation_html"]
@@ -51,7 +51,7 @@ def _fmt(v: float) -> str:
 
 def _prepare_1d(x, theta):
     """Validate a signal and a filter; returns (x (n,), theta (m,), out (n - m + 1,))."""
-    from .functional import conv1d
+    from cnnlib.functional import conv1d
 
     x = as_float_array(x, "x", ndim=1, finite=True)
     t = as_float_array(theta, "theta", ndim=1, finite=True)
@@ -64,7 +64,7 @@ def _prepare_1d(x, theta):
 
 def _prepare_2d(image, kernel):
     """Validate an image and a kernel; returns (I (H, W), K (kh, kw), out (OH, OW))."""
-    from .conv import conv2d_loop
+    from cnnlib.functional.conv import conv2d_loop
 
     img = as_float_array(image, "image", ndim=2, finite=True)
     k = as_float_array(kernel, "kernel", ndim=2, finite=True)

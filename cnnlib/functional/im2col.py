@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._validate import check_positive_int
+from cnnlib._validate import check_positive_int
 
 __all__ = ["conv_output_size", "Windows", "pad_buffer", "im2col", "col2im",
            "offset_view"]

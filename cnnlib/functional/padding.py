@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_in, check_positive_int, check_same_shape
+from cnnlib._validate import as_float_array, check_in, check_positive_int, check_same_shape
 
 __all__ = ["pad", "pad_forward", "pad_backward"]
 

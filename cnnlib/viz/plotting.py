@@ -12,7 +12,7 @@ existing figure (a grid of panels), and that Axes' figure is returned.
 
 Explained where first used: images in chapter 1, training curves in chapter 1,
 decision boundaries in chapters 1-2, confusion matrices in chapter 3, kernels in
-chapters 4-5. Network diagrams are in :mod:`cnnlib.diagrams`.
+chapters 4-5. Network diagrams are in :mod:`cnnlib.viz.diagrams`.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ._validate import (as_float_array, as_int_array, check_positive_int,
+from cnnlib._validate import (as_float_array, as_int_array, check_positive_int,
                         check_same_shape)
 
 __all__ = ["show_images", "plot_history", "plot_decision_boundary",
@@ -304,7 +304,7 @@ def plot_confusion_matrix(y_true, y_pred, class_names: Sequence[str] | None = No
     normalize : show each row as fractions of that true class (rows sum to 1).
     title : default "Confusion matrix (accuracy xx.x%)".
     """
-    from .multiclass import confusion_matrix
+    from cnnlib.models.multiclass import confusion_matrix
 
     y_true = as_int_array(y_true, "y_true", ndim=1)
     y_pred = as_int_array(y_pred, "y_pred", ndim=1)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_dout, as_float_array
+from cnnlib._validate import as_dout, as_float_array
 
 __all__ = [
     "sigmoid", "sigmoid_forward", "sigmoid_backward",

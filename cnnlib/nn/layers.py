@@ -24,8 +24,8 @@ from typing import Iterator
 
 import numpy as np
 
-from . import functional as F
-from ._validate import as_float_array, as_rng, check_positive_int
+from cnnlib import functional as F
+from cnnlib._validate import as_float_array, as_rng, check_positive_int
 
 __all__ = ["Parameter", "Module", "Linear", "Sigmoid", "ReLU", "LeakyReLU", "Tanh",
            "Flatten", "Sequential"]
@@ -185,7 +185,7 @@ class Linear(Module):
     :math:`\mathcal U(-1/\sqrt{\text{in}}, 1/\sqrt{\text{in}})` for the weight and the
     bias), drawn from ``rng``. ``dtype`` is float64 by default (PyTorch's default is
     float32). In the lecture notes' notation this is one :math:`\Theta^{(l)}` with the
-    bias as its column 0 (see :mod:`cnnlib.theta`).
+    bias as its column 0 (see :mod:`cnnlib.models.theta`).
 
     forward: x of shape (N, in_features) (or (*, in_features)) -> (N, out_features).
     """

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int
-from .conv import conv2d
+from cnnlib._validate import as_float_array, check_positive_int
+from cnnlib.functional.conv import conv2d
 
 __all__ = ["IDENTITY", "EDGE_DETECT_1", "EDGE_DETECT_2", "EDGE_DETECT_3", "SHARPEN",
            "BOX_BLUR", "GAUSSIAN_BLUR", "GALLERY", "apply_kernel", "toeplitz_1d",
@@ -64,7 +64,7 @@ def apply_kernel(image, kernel, padding="same") -> np.ndarray:
     """Filter a photograph with one 2-D kernel (deep learning's convolution).
 
     image : (H, W) grayscale or (H, W, 3) colour (each channel filtered on its own);
-    kernel : (kh, kw); padding : as :func:`cnnlib.conv.conv2d` (default ``'same'``:
+    kernel : (kh, kw); padding : as :func:`cnnlib.functional.conv.conv2d` (default ``'same'``:
     the result has the image's size, borders padded with zeros). Returns an array of
     the image's layout, not clipped (edge maps have negative values).
     Explained in chapter 5.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_dout, as_float_array, as_int_array
+from cnnlib._validate import as_dout, as_float_array, as_int_array
 
 __all__ = ["one_hot", "softmax", "softmax_forward", "softmax_backward",
            "log_softmax", "log_softmax_forward", "log_softmax_backward"]

@@ -4,7 +4,7 @@ Explained in chapter 2. A network with :math:`L` layers of :math:`s_1, \dots, s_
 units is described by the matrices :math:`\Theta^{(1)}, \dots, \Theta^{(L-1)}`, where
 :math:`\Theta^{(l)}` maps layer :math:`l` to layer :math:`l+1` and has shape
 :math:`s_{l+1} \times (s_l + 1)`: column 0 multiplies the **bias unit**
-:math:`a_0^{(l)} = 1` (see :mod:`cnnlib.theta`). Forward propagation is
+:math:`a_0^{(l)} = 1` (see :mod:`cnnlib.models.theta`). Forward propagation is
 
 .. math::
     a^{(1)} = x, \qquad z^{(l+1)} = \Theta^{(l)} \begin{bmatrix} 1 \\ a^{(l)}
@@ -30,10 +30,10 @@ from typing import Sequence
 
 import numpy as np
 
-from . import functional as F
-from ._validate import as_float_array, as_rng, check_finite, check_positive_int
-from .gradcheck import numerical_gradient
-from .theta import add_bias_unit, theta_to_wb
+from cnnlib import functional as F
+from cnnlib._validate import as_float_array, as_rng, check_finite, check_positive_int
+from cnnlib.gradcheck import numerical_gradient
+from cnnlib.models.theta import add_bias_unit, theta_to_wb
 
 __all__ = ["init_thetas", "forward_propagation", "hypothesis", "cost_function",
            "backpropagation", "numerical_gradients", "gradient_descent", "to_sequential"]
@@ -261,9 +261,9 @@ def gradient_descent(Thetas, X, Y, lr: float = 1.0, epochs: int = 1000,
 def to_sequential(Thetas):
     """The same network as layer objects: ``Sequential(Linear, Sigmoid, Linear,
     Sigmoid, ...)`` with weights and biases copied from the Thetas (via
-    :func:`cnnlib.theta.theta_to_wb`), so ``to_sequential(Thetas)(X)`` equals
+    :func:`cnnlib.models.theta.theta_to_wb`), so ``to_sequential(Thetas)(X)`` equals
     :func:`hypothesis`."""
-    from .layers import Linear, Sequential, Sigmoid
+    from cnnlib.nn.layers import Linear, Sequential, Sigmoid
 
     layers = []
     for T in _check_thetas(Thetas):

@@ -17,10 +17,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import functional as F
-from ._validate import as_float_array, as_rng, check_positive_int
-from .layers import Module
-from .optim import Optimizer
+from cnnlib import functional as F
+from cnnlib._validate import as_float_array, as_rng, check_positive_int
+from cnnlib.nn.layers import Module
+from cnnlib.optim import Optimizer
 
 __all__ = ["History", "fit", "evaluate", "predict", "LOSSES"]
 
@@ -67,9 +67,9 @@ class History:
 
     def plot(self, title: str = "Training curves", **kwargs):
         """Loss (and accuracy, when measured) against the epoch, drawn by
-        :func:`cnnlib.plotting.plot_history` (keyword arguments go to it); returns the
+        :func:`cnnlib.viz.plotting.plot_history` (keyword arguments go to it); returns the
         Figure."""
-        from .plotting import plot_history
+        from cnnlib.viz.plotting import plot_history
 
         if not self.loss:
             raise ValueError("the history is empty: nothing to plot")
@@ -152,7 +152,7 @@ def fit(model: Module, loss, optimizer: Optimizer, X, y, epochs: int = 10,
         progress: bool = True, X_val=None, y_val=None) -> History:
     """Train ``model`` with mini-batch gradient descent and return its History.
 
-    model : a :class:`~cnnlib.layers.Module` (e.g. a Sequential ending in logits).
+    model : a :class:`~cnnlib.nn.layers.Module` (e.g. a Sequential ending in logits).
     loss : "cross_entropy" | "bce_with_logits" | "mse" or a (forward, backward) pair.
     optimizer : e.g. ``SGD(model.parameters(), lr=0.1)``.
     X : (N, ...) inputs; y : (N,) class indices for "cross_entropy", (N,) or the

@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_rng, check_in, check_pair, check_positive_int
+from cnnlib._validate import as_rng, check_in, check_pair, check_positive_int
 
 __all__ = [
     "Split", "load_mnist_5k", "load_digits", "load_photo", "PHOTOS", "load_faces",

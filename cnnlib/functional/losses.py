@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import (as_float_array, as_int_array, check_in, check_same_shape,
+from cnnlib._validate import (as_float_array, as_int_array, check_in, check_same_shape,
                         check_shape)
-from .activations import sigmoid
-from .softmax import log_softmax
+from cnnlib.functional.activations import sigmoid
+from cnnlib.functional.probabilities import log_softmax
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_forward", "binary_cross_entropy_backward",

@@ -16,7 +16,7 @@ optional L2 penalty on the weights (never on the bias :math:`\theta_0`):
 The building blocks come from :mod:`cnnlib.functional` (``linear``, the numerically
 stable ``binary_cross_entropy_with_logits`` and their backward passes), so this module
 only wires them together. Parameters follow the notes' convention (``theta_``, bias
-first, see :mod:`cnnlib.theta`) and are also exposed under scikit-learn's names
+first, see :mod:`cnnlib.models.theta`) and are also exposed under scikit-learn's names
 (``coef_``, ``intercept_``).
 """
 from __future__ import annotations
@@ -25,9 +25,9 @@ import numbers
 
 import numpy as np
 
-from . import functional as F
-from ._validate import as_float_array, as_rng, check_positive_int, check_shape
-from .theta import theta_to_wb, wb_to_theta
+from cnnlib import functional as F
+from cnnlib._validate import as_float_array, as_rng, check_positive_int, check_shape
+from cnnlib.models.theta import theta_to_wb, wb_to_theta
 
 __all__ = ["LogisticRegression", "cost_and_gradient", "NotFittedError"]
 
@@ -119,7 +119,7 @@ def _cost_and_gradient(theta, X, y, l2):
 
 def _set_training_options(model, lr, epochs, batch_size, rng, progress) -> None:
     """Validate and store the gradient-descent options shared by every model trained
-    here (this one and those of :mod:`cnnlib.multiclass`), so bad values fail at
+    here (this one and those of :mod:`cnnlib.models.multiclass`), so bad values fail at
     construction rather than in the middle of ``fit``."""
     model.lr = _check_nonneg_float(lr, "lr", positive=True)
     model.epochs = check_positive_int(epochs, "epochs")

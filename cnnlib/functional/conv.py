@@ -22,7 +22,7 @@ Two implementations of the same function:
 
 * :func:`conv2d_loop` loops over the output positions exactly as the formula reads.
   It is the one the book explains; it is slow.
-* :func:`conv2d` copies the windows into a matrix (:func:`cnnlib.im2col.im2col`) and
+* :func:`conv2d` copies the windows into a matrix (:func:`cnnlib.functional.im2col.im2col`) and
   does ONE matrix product; this is the one used for training. Tests hold the two
   against each other and against ``torch.nn.functional.conv2d``.
 
@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int, check_shape
-from .im2col import Windows, col2im, conv_output_size, im2col, pad_buffer
+from cnnlib._validate import as_float_array, check_positive_int, check_shape
+from cnnlib.functional.im2col import Windows, col2im, conv_output_size, im2col, pad_buffer
 
 __all__ = [
     "conv_output_size",

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_pair, check_shape
-from .im2col import Windows, offset_view, pad_buffer
+from cnnlib._validate import as_float_array, check_pair, check_shape
+from cnnlib.functional.im2col import Windows, offset_view, pad_buffer
 
 __all__ = [
     "max_pool2d", "max_pool2d_forward", "max_pool2d_backward",

@@ -13,7 +13,7 @@ is largest.
   cross-entropy.
 * :func:`confusion_matrix` counts which true class was predicted as which.
 
-Both models share the interface of :class:`cnnlib.logistic.LogisticRegression`:
+Both models share the interface of :class:`cnnlib.models.logistic.LogisticRegression`:
 ``fit(X, y, validation_data=None)``, ``predict_proba(X)``, ``predict(X)``,
 ``score(X, y)``, ``classes_``, ``history_``, ``coef_`` (K, d), ``intercept_`` (K,) and
 ``theta_`` (K, d + 1, bias first). Labels may be any integers (say 3, 7 and 9):
@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import (as_float_array, as_int_array, as_rng, check_finite,
+from cnnlib._validate import (as_float_array, as_int_array, as_rng, check_finite,
                         check_positive_int)
-from .linear import linear, linear_backward, linear_forward
-from .logistic import LogisticRegression, NotFittedError, _set_training_options
-from .losses import (binary_cross_entropy_with_logits, cross_entropy,
+from cnnlib.functional.affine import linear, linear_backward, linear_forward
+from cnnlib.models.logistic import LogisticRegression, NotFittedError, _set_training_options
+from cnnlib.functional.losses import (binary_cross_entropy_with_logits, cross_entropy,
                      cross_entropy_backward, cross_entropy_forward)
-from .softmax import one_hot, softmax
-from .theta import wb_to_theta
+from cnnlib.functional.probabilities import one_hot, softmax
+from cnnlib.models.theta import wb_to_theta
 
 __all__ = ["OneVsRest", "SoftmaxRegression", "softmax_regression_loss",
            "confusion_matrix", "most_confused_pairs", "plot_output_probabilities"]
@@ -155,7 +155,7 @@ class _MulticlassModel:
 class OneVsRest(_MulticlassModel):
     r"""K independent logistic units, unit k trained on "class k versus the rest".
 
-    Unit k is a :class:`cnnlib.logistic.LogisticRegression` fitted on ``(X, Y[:, k])``
+    Unit k is a :class:`cnnlib.models.logistic.LogisticRegression` fitted on ``(X, Y[:, k])``
     where Y is the one-hot (1-of-K) matrix of the labels, so
 
     .. math:: h_\Theta(x)_k = g(\theta_k^\top x), \qquad k = 1, \dots, K,

@@ -8,7 +8,7 @@ still leaves a static figure:
 
 * :func:`show_filtered` draws a photograph, a 3 x 3 kernel with its numbers, and the
   photograph filtered with it; :func:`kernel_explorer` lets the reader pick a kernel
-  of the gallery (:data:`cnnlib.kernels.GALLERY`) or type the nine weights, and a photo.
+  of the gallery (:data:`cnnlib.features.kernels.GALLERY`) or type the nine weights, and a photo.
 * :func:`plot_padding_stride` draws an n x n image with its zero padding and the
   positions of a k x k window moved by a stride; :func:`padding_stride_explorer`
   moves n, k, padding and stride with sliders.
@@ -22,9 +22,9 @@ import functools
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int
-from .im2col import conv_output_size
-from .kernels import GALLERY, apply_kernel
+from cnnlib._validate import as_float_array, check_positive_int
+from cnnlib.functional.im2col import conv_output_size
+from cnnlib.features.kernels import GALLERY, apply_kernel
 
 __all__ = ["show_filtered", "display_range", "kernel_explorer", "KernelExplorer",
            "plot_padding_stride", "padding_stride_explorer", "EXPLORER_PHOTOS"]
@@ -57,7 +57,7 @@ def show_filtered(image, kernel, *, name: str | None = None, padding=0):
 
     image : (H, W) grey or (H, W, 3) colour, values in [0, 1]; kernel : (kh, kw);
     name : shown in the titles (e.g. "sharpen"); padding : passed to
-    :func:`cnnlib.kernels.apply_kernel` (default 0, a valid convolution, so that the
+    :func:`cnnlib.features.kernels.apply_kernel` (default 0, a valid convolution, so that the
     zero border does not show up as a frame of strong edges). Colour photos are
     filtered channel by channel. Returns the Figure; its third panel holds the result
     as ``fig.axes[2].images[0]`` (grey: the values themselves, shown with
@@ -65,7 +65,7 @@ def show_filtered(image, kernel, *, name: str | None = None, padding=0):
     """
     import matplotlib.pyplot as plt
 
-    from .plotting import show_kernel
+    from cnnlib.viz.plotting import show_kernel
 
     img = as_float_array(image, "image", ndim=(2, 3), finite=True)
     k = as_float_array(kernel, "kernel", ndim=2, finite=True)
@@ -93,7 +93,7 @@ def show_filtered(image, kernel, *, name: str | None = None, padding=0):
 
 @functools.lru_cache(maxsize=16)
 def _photo(name: str, gray: bool, size: int) -> np.ndarray:
-    from .data import load_photo
+    from cnnlib.data import load_photo
     return load_photo(name, gray=gray, size=size)
 
 
@@ -219,7 +219,7 @@ def plot_padding_stride(n: int = 5, k: int = 3, padding: int = 1, stride: int = 
     (i, j) of the output it computes; pixels that no window covers are hatched red (left
     over at the end when the stride does not divide evenly, or skipped between windows
     when the stride is larger than the kernel). The title gives the output size
-    ``floor((n + 2p - k) / s) + 1`` from :func:`cnnlib.im2col.conv_output_size`.
+    ``floor((n + 2p - k) / s) + 1`` from :func:`cnnlib.functional.im2col.conv_output_size`.
     Raises ValueError when the window does not fit in the padded image.
     Returns the Figure. Explained in chapter 5.
     """

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ._validate import check_positive_int
-from .plotting import _new_axes
+from cnnlib._validate import check_positive_int
+from cnnlib.viz.plotting import _new_axes
 
 __all__ = ["draw_network"]
 

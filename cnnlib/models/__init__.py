@@ -1,0 +1,15 @@
+"""``cnnlib.models``: whole models built from cnnlib's ops and layers.
+
+* :mod:`~cnnlib.models.logistic`: one logistic unit with its bias unit (chapter 1);
+* :mod:`~cnnlib.models.theta`: the Theta notation (bias folded in as column 0) and its
+  conversion to PyTorch's (weight, bias) (chapters 1-3);
+* :mod:`~cnnlib.models.mlp`: a multi-layer network written in the Theta notation, with
+  forward propagation and backpropagation spelled out (chapter 2);
+* :mod:`~cnnlib.models.multiclass`: one-vs-rest and softmax regression (chapter 3).
+"""
+from __future__ import annotations
+
+from cnnlib.models.logistic import LogisticRegression, NotFittedError
+from cnnlib.models.multiclass import OneVsRest, SoftmaxRegression
+
+__all__ = ["LogisticRegression", "NotFittedError", "OneVsRest", "SoftmaxRegression"]
