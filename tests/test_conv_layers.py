@@ -190,6 +190,9 @@ def test_state_dict_keys_shapes_and_repr_are_torchs():
             {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
         assert repr(ours) == repr(theirs)
     assert repr(nn.Conv1d(2, 3, 4, stride=2)) == repr(torch.nn.Conv1d(2, 3, 4, stride=2))
+    assert repr(nn.MaxPool2d(2)) == repr(torch.nn.MaxPool2d(2))
+    assert repr(nn.AvgPool2d(3, stride=2, padding=1)) == \
+        repr(torch.nn.AvgPool2d(3, stride=2, padding=1))
     assert nn.MaxPool2d(2).state_dict() == {} and nn.AvgPool2d(3).params == {}
 
 

@@ -16,9 +16,9 @@ from cnnlib.twins import state_from_torch, state_to_torch
 from torch_devices import DEVICES
 
 # float32 through the five layers of LeNet: each logit sums ~400 products after two
-# convolutions (sums of 25 and 150); the relative error stays near 1e-6 (cnnlib's
-# crosscheck of LeNet measured below 2e-6 over its trials); 1e-4 leaves a margin for
-# gradients of small parameters (biases) and stays far below a real bug (~1e-1).
+# convolutions (sums of 25 and 150); the normalised error stays near 1e-6 (the LeNet-5
+# row of cnnlib/crosscheck/layers.py: below 6e-6 over 300 trials); 1e-4 leaves a
+# margin and stays far below a real bug (~1e-1).
 TOL = {np.float64: 1e-10, np.float32: 1e-4}
 
 

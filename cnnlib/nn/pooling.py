@@ -18,6 +18,11 @@ from cnnlib.nn.module import Module
 __all__ = ["MaxPool2d", "AvgPool2d"]
 
 
+def _show(pair: tuple[int, int]):
+    """A pair as torch prints an int argument: ``2`` for (2, 2)."""
+    return pair[0] if pair[0] == pair[1] else pair
+
+
 class _Pool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False):
         super().__init__()
@@ -59,9 +64,8 @@ class MaxPool2d(_Pool2d):
         return F.max_pool2d_backward(dout, self.saved())
 
     def extra_repr(self) -> str:
-        # torch prints these as given; ours are pairs
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}, dilation={self.dilation}, "
+        return (f"kernel_size={_show(self.kernel_size)}, stride={_show(self.stride)}, "
+                f"padding={_show(self.padding)}, dilation={_show(self.dilation)}, "
                 f"ceil_mode={self.ceil_mode}")
 
 
@@ -101,5 +105,5 @@ class AvgPool2d(_Pool2d):
         return F.avg_pool2d_backward(dout, self.saved())
 
     def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}")
+        return (f"kernel_size={_show(self.kernel_size)}, stride={_show(self.stride)}, "
+                f"padding={_show(self.padding)}")
