@@ -73,6 +73,7 @@ def test_twins_have_the_same_state_dict_keys_and_shapes(name):
 def test_same_weights_give_the_same_outputs_and_gradients(name, dtype, device):
     make_ours, make_theirs = MODELS[name]
     ours = make_ours(dtype)
+    ask_for_the_input_gradient(ours)
     theirs = state_to_torch(ours, make_theirs().to(device=device,
                                                    dtype=getattr(torch, np.dtype(dtype).name)))
     x, y = digits(dtype=dtype)
@@ -91,6 +92,28 @@ def test_same_weights_give_the_same_outputs_and_gradients(name, dtype, device):
     grads = dict(ours.named_parameters())
     for key, p in theirs.named_parameters():
         assert err(grads[key].grad, p.grad) <= TOL[dtype], key
+
+
+def ask_for_the_input_gradient(model):
+    """The first convolution skips the images' gradient by default; compare it too."""
+    for m in model.modules():
+        if hasattr(m, "needs_input_grad"):
+            m.needs_input_grad = True
+
+
+@pytest.mark.parametrize("name", ["lenet5", "small_cnn"])
+def test_the_images_gradient_is_skipped_by_default_and_nothing_else(name):
+    import cnnlib.functional as F
+    lazy, full = MODELS[name][0](np.float64), MODELS[name][0](np.float64)
+    ask_for_the_input_gradient(full)
+    x, y = digits()
+    grads = {}
+    for model in (lazy, full):
+        _, cache = F.cross_entropy_forward(model(x), y)
+        grads[model] = model.backward(F.cross_entropy_backward(1.0, cache))
+    assert grads[lazy] is None and grads[full].shape == x.shape
+    for (key, a), (_, b) in zip(lazy.named_parameters(), full.named_parameters()):
+        np.testing.assert_array_equal(a.grad, b.grad, err_msg=key)
 
 
 @pytest.mark.parametrize("device", DEVICES)

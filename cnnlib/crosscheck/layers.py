@@ -104,6 +104,12 @@ def _lenet_make(rng: np.random.Generator):
     return inputs, {}, {"activation": act, "pooling": pool}
 
 
+def _lenet_numpy(i, e, kw):
+    model = LeNet5(**kw, dtype=i["input"].dtype)
+    model.conv1.needs_input_grad = True      # compare the images' gradient too
+    return _run_module(model, i)
+
+
 CASES = [
     Case("Conv2d layer", _conv_make, _conv_numpy,
          lambda t, e, kw: _torch_module(torch.nn.Conv2d(**kw), t), _TOL32_CONV),
@@ -114,6 +120,6 @@ CASES = [
          lambda i, e, kw: _run_module(cnn.AvgPool2d(**kw), i),
          lambda t, e, kw: torch.nn.AvgPool2d(**kw)(t["input"]), _TOL32_POOL),
     Case("LeNet-5", _lenet_make,
-         lambda i, e, kw: _run_module(LeNet5(**kw, dtype=i["input"].dtype), i),
+         _lenet_numpy,
          lambda t, e, kw: _torch_module(tlenet.LeNet5(**kw), t), _TOL32_LENET),
 ]

@@ -56,9 +56,11 @@ POOLINGS = {"max": MaxPool2d, "avg": AvgPool2d}
 class LeNet5(Module):
     """LeNet-5 for 28 x 28 grey images (see the module docstring for the table).
 
-    forward: x (N, 1, 28, 28) -> logits (N, num_classes). backward: d loss / d logits (N, num_classes) ->
-    d loss / d x (N, 1, 28, 28), the parameter gradients added into each layer's
-    ``grads``. Explained in chapter 8.
+    forward: x (N, 1, 28, 28) -> logits (N, num_classes). backward: d loss / d logits
+    (N, num_classes) -> the parameter gradients, added into each layer's ``grads``; it
+    returns d loss / d x (N, 1, 28, 28) only when ``model.conv1.needs_input_grad`` is
+    True (by default the images' gradient is skipped, as PyTorch skips it for inputs
+    that do not require grad, and backward returns None). Explained in chapter 8.
     """
 
     def __init__(self, num_classes: int = 10, activation: str = "relu",
@@ -85,6 +87,9 @@ class LeNet5(Module):
         self.act4 = act()
         self.fc3 = Linear(84, self.num_classes, rng=gen, dtype=dtype)
         self.activation, self.pooling = activation, pooling
+        # Nobody needs the gradient of the images: conv1 skips it (a third of its
+        # backward pass). Set model.conv1.needs_input_grad = True to get it.
+        self.conv1.needs_input_grad = False
 
     def forward(self, x) -> np.ndarray:
         if np.ndim(x) != 4 or np.shape(x)[1:] != (1, 28, 28):

@@ -37,7 +37,9 @@ def small_cnn(channels: int = 8, kernel_size: int = 5, num_classes: int = 10,
     pooling -> flatten -> fully connected to ``num_classes`` logits.
 
     ``kernel_size`` must be odd (the padding then keeps the maps 28 x 28). Input
-    (N, 1, 28, 28); output (N, num_classes). Explained in chapter 7.
+    (N, 1, 28, 28); output (N, num_classes). The convolution skips the gradient of the
+    images (its backward, and the model's, returns None; set
+    ``model[0].needs_input_grad = True`` to get it). Explained in chapter 7.
     """
     channels = check_positive_int(channels, "channels")
     kernel_size = check_positive_int(kernel_size, "kernel_size")
@@ -46,13 +48,15 @@ def small_cnn(channels: int = 8, kernel_size: int = 5, num_classes: int = 10,
         raise ValueError(f"kernel_size must be odd and at most 27 (so that padding "
                          f"kernel_size // 2 keeps 28 x 28 maps), got {kernel_size}")
     gen = as_rng(rng)
-    return Sequential(
+    model = Sequential(
         Conv2d(1, channels, kernel_size, padding=kernel_size // 2, rng=gen, dtype=dtype),
         ReLU(),
         MaxPool2d(2),
         Flatten(),
         Linear(channels * 14 * 14, num_classes, rng=gen, dtype=dtype),
     )
+    model[0].needs_input_grad = False     # the images need no gradient
+    return model
 
 
 def fully_connected(hidden: int = 20, num_classes: int = 10,

@@ -15,9 +15,12 @@ a=sqrt(5))`` and a bias from the same interval,
           \tfrac{1}{\sqrt{\text{fan\_in}}}\right), \qquad
           \text{fan\_in} = \tfrac{\text{in\_channels}}{\text{groups}}\, k_h k_w .
 
-The forward pass is the fast convolution (im2col and one matrix product); the backward
+The forward pass is the fast convolution (im2col and matrix products); the backward
 pass returns the input gradient and adds the weight and bias gradients into
-``grads`` (skipped for frozen parameters).
+``grads``. Gradients nobody needs are not computed: those of frozen parameters, and
+the input gradient when ``layer.needs_input_grad`` is False (a network's first layer:
+the images need no gradient; PyTorch skips it too, for inputs that do not require
+grad). Its backward then returns None.
 """
 from __future__ import annotations
 
@@ -52,6 +55,8 @@ class _ConvNd(Module):
     _nd = 2
     _forward = staticmethod(F.conv2d_forward)
     _backward = staticmethod(F.conv2d_backward)
+    #: False: backward skips the input gradient and returns None (a first layer).
+    needs_input_grad = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
                  padding=0, dilation=1, groups: int = 1, bias: bool = True,
@@ -119,10 +124,12 @@ class _ConvNd(Module):
 
     def backward(self, dout) -> np.ndarray:
         cache, pad_cache = self.saved()
-        dx, dw, db = type(self)._backward(dout, cache)
+        mask = (bool(self.needs_input_grad), self.needs_grad("weight"),
+                self.needs_grad("bias"))
+        dx, dw, db = type(self)._backward(dout, cache, output_mask=mask)
         self.accumulate("weight", dw)
         self.accumulate("bias", db)
-        if pad_cache is not None:
+        if pad_cache is not None and dx is not None:
             dx = F.pad_backward(dx, pad_cache)
         return dx
 
