@@ -168,7 +168,8 @@ def check_tied_gradient(tied_gradient):
             rtol=1e-10,
             hint="for k in 1 .. kh*kw, add up dT[tap_index == k]; put the k-th sum at "
                  "position k - 1 of the flattened kernel (row by row), then reshape to "
-                 "kernel_shape"))
+                 "kernel_shape; entries where tap_index is 0 belong to no weight: leave "
+                 "them out"))
     dT = rng.normal(size=(9, 25))
     tap = _tap_index((3, 3), (5, 5))
     cases.insert(1, Case("a random dT (not an outer product)", (dT, tap, (3, 3)),

@@ -85,7 +85,7 @@ def fit_torch(model: torch.nn.Module, X, y, *, epochs: int = 10, batch_size: int
         model.train()
         rate = opt.param_groups[0]["lr"]
         order = torch.as_tensor(gen.permutation(len(Xt)), device=device)
-        loss_sum = torch.zeros((), device=device)
+        loss_sum = torch.zeros((), device=device, dtype=p.dtype)
         correct = torch.zeros((), device=device, dtype=torch.int64)
         for i in range(0, len(Xt), batch_size):
             idx = order[i:i + batch_size]
