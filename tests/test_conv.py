@@ -164,7 +164,10 @@ def test_float32_stays_float32(fn):
     x = rng.normal(size=(2, 3, 6, 6)).astype(np.float32)
     w = rng.normal(size=(2, 3, 3, 3)).astype(np.float32)
     assert fn(x, w, np.zeros(2, np.float32)).dtype == np.float32
-    assert fn(x, w.astype(np.float64)).dtype == np.float64     # NumPy's promotion
+    assert fn(x, w, [0.0, 1.0]).dtype == np.float32              # a list adopts it
+    assert fn(x.round().astype(int), w).dtype == np.float32     # so do integers
+    with pytest.raises(TypeError, match="input is float32 but weight is float64"):
+        fn(x, w.astype(np.float64))                              # no silent promotion
     out, cache = C.conv2d_forward(x, w, np.zeros(2, np.float32))
     assert all(g.dtype == np.float32 for g in C.conv2d_backward(np.ones_like(out), cache))
 
