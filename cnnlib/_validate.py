@@ -177,11 +177,12 @@ def check_finite(arr: np.ndarray, name: str) -> None:
 
 
 # ------------------------------------------------------------ backward and caches
-def as_dout(dout, shape: Sequence[int], dtype, what: str = "the forward output"
+def as_dout(dout, shape: Sequence[int], dtype=None, what: str = "the forward output"
             ) -> np.ndarray:
     """The upstream gradient of a backward pass: a float array of exactly ``shape``
     (the shape of ``what``, usually the forward output; ``()`` for a reduced loss),
-    returned in ``dtype``, the precision of the forward computation.
+    returned in ``dtype``, the precision of the forward computation (every op passes
+    it; ``None`` keeps dout's own float dtype).
 
     As PyTorch's autograd does with ``out.backward(gradient)``, the shape must match
     exactly (no broadcasting) and the values are cast to the forward's dtype, so the
@@ -196,7 +197,7 @@ def as_dout(dout, shape: Sequence[int], dtype, what: str = "the forward output"
                              f"array of shape {d.shape}")
         raise ValueError(f"dout must have the shape of {what}, {shape}, got "
                          f"dout.shape={d.shape}")
-    return d.astype(dtype, copy=False)
+    return d if dtype is None else d.astype(dtype, copy=False)
 
 
 def snapshot(arr: np.ndarray, source) -> np.ndarray:
@@ -313,3 +314,4 @@ def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
         return np.random.default_rng(rng)
     raise TypeError(f"rng must be a numpy Generator, an int seed or None, got "
                     f"{type(rng).__name__}")
+

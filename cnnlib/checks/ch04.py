@@ -168,7 +168,7 @@ def check_banded_matrix(banded_matrix):
 # ------------------------------------------------------ 4.4 fully connected count
 def _cnnlib_fc_weights(layer_sizes):
     """Build the network with cnnlib's Linear layers (no bias) and count its weights."""
-    from cnnlib.nn.layers import Linear, Sequential
+    from cnnlib.nn import Linear, Sequential
     sizes = list(layer_sizes)
     net = Sequential(*[Linear(a, b, bias=False, rng=0) for a, b in zip(sizes, sizes[1:])])
     return net.num_parameters()
