@@ -17,8 +17,13 @@ gradient of a mean is shared equally by the window's elements.
 Arguments, defaults and layouts follow ``torch.nn.functional.max_pool2d`` and
 ``avg_pool2d``: input (N, C, H, W) or unbatched (C, H, W); ``stride`` defaults to
 ``kernel_size``; ``padding`` is at most half the kernel; ``ceil_mode`` rounds the
-output size up. Each op loops over the kh*kw kernel offsets only, every step a
-vectorised operation on the whole batch.
+output size up, so a last window may hang past the edge (PyTorch's rule, see
+:func:`cnnlib.functional.im2col.conv_output_size`; the mean then divides by the part
+of the window inside the padded input, or inside the input without
+``count_include_pad``). Every window must cover at least one input pixel: a window
+made only of padding (possible with dilation) is refused, where PyTorch returns -inf
+with an index outside the image. Only the batch may be empty. Each op loops over the
+kh*kw kernel offsets only, every step a vectorised operation on the whole batch.
 """
 from __future__ import annotations
 
