@@ -9,6 +9,7 @@ LIGHT = {
     "cnnlib, cnnlib.functional": ("torch", "matplotlib", "sklearn", "skimage", "tqdm"),
     "cnnlib.checks, cnnlib.grade": ("torch", "matplotlib", "IPython", "nbclient"),
     "cnnlib.viz.widgets": ("matplotlib", "ipywidgets", "torch"),
+    "cnnlib._kernel": ("nbclient", "jupyter_client", "zmq", "IPython", "torch"),
 }
 
 
