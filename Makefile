@@ -28,7 +28,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@$(PY) -m pip install -q --upgrade pip
 	@echo "  installing requirements.txt:"
 	@set -o pipefail; $(PY) -m pip install --progress-bar off -r requirements.txt | awk \
-	    '/^Collecting / { printf "    %s\n", $$2; fflush() } \
+	    '/^Collecting / { name = $$2; sub(/[<>=!~;[].*/, "", name); print "    " name; fflush() } \
 	     /^Installing collected packages/ { print "  unpacking and installing them ..."; fflush() } \
 	     /^Successfully installed/ { print "  installed", NF - 2, "packages"; fflush() }'
 	@echo "  installing cnnlib (editable) and checking for conflicts"
