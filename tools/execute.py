@@ -233,10 +233,14 @@ def execute_all(notebooks: list[Path], cache: Path, repo: Path = REPO, jobs: int
     with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         runs = [pool.submit(_run_in_worker, str(nb), str(cache), str(repo), timeout, force,
                             threads) for nb in notebooks]
-        for run in futures.as_completed(runs):
-            outcome = run.result()
-            outcomes.append(outcome)
-            say(f"  {outcome.summary()}")
+        try:
+            for run in futures.as_completed(runs):
+                outcome = run.result()
+                outcomes.append(outcome)
+                say(f"  {outcome.summary()}")
+        except KeyboardInterrupt:  # Ctrl-C: start no further notebook
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     executed = sum(1 for o in outcomes if not o.cached and not o.error)
     say(f"{executed} notebook(s) executed, {sum(o.cached for o in outcomes)} from the cache")
     failures = [o for o in outcomes if o.error]
