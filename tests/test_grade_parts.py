@@ -35,6 +35,10 @@ def test_data_crosses_unchanged():
     assert arr.dtype == np.float64 and np.array_equal(arr, np.arange(6.0).reshape(2, 3))
     assert type(f32) is np.float32 and type(i64) is np.int64 and back["big"] == 16 * 10**9
     assert isinstance(back[(1, "k")], tuple) and isinstance(back["a"], list)
+    zero_d, fortran = roundtrip([np.array(0.5), np.asfortranarray(np.ones((2, 3)))])
+    assert zero_d.shape == () and type(zero_d) is np.ndarray and fortran.shape == (2, 3)
+    view = roundtrip(np.arange(10.0)[::3])
+    assert np.array_equal(view, [0.0, 3.0, 6.0, 9.0])
 
 
 def test_tensors_cross_as_tensors():

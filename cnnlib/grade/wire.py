@@ -64,11 +64,11 @@ def encode(x: Any, fallback: Callable[[Any], dict] | None = None, _depth: int = 
     if isinstance(x, bytes):
         return {"bytes": base64.b64encode(x).decode("ascii")}
     if isinstance(x, np.ndarray) and not x.dtype.hasobject:
-        return {"nd": _npy(np.ascontiguousarray(x))}
+        return {"nd": _npy(x)}  # (np.ascontiguousarray would make a 0-d array 1-d)
     if isinstance(x, np.generic) and not isinstance(x, np.object_):
         return {"np": _npy(np.asarray(x))}
     if _is_tensor(x):
-        return {"tensor": _npy(np.ascontiguousarray(x.detach().cpu().numpy()))}
+        return {"tensor": _npy(x.detach().cpu().numpy())}
     if isinstance(x, (list, tuple)):
         items = [encode(v, fallback, _depth + 1) for v in x]
         return {"tuple" if isinstance(x, tuple) else "list": items}
