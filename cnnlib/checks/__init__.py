@@ -63,7 +63,8 @@ Rules for check authors (so that the grader can run the check)
    time); under the grader it mixes in a seed drawn for the grading run, so answers
    cannot be looked up from the cases in this source.
 2. Treat the student's objects as black boxes that you call, index (``obj[i]``,
-   ``len(obj)``) or read attributes of (``model.predict(X)``). Under the grader what
+   ``len(obj)``), iterate over (``for p in model.parameters()``) or read attributes of
+   (``model.predict(X)``, ``model.state_dict()``). Under the grader what
    comes back is plain data: ``None``, bools, numbers, strings, NumPy arrays and
    scalars, PyTorch tensors (detached, on the CPU) and tuples, lists and dicts of these;
    anything else comes back as another remote object. Do not ask ``isinstance``,
@@ -109,13 +110,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import importlib
 import inspect
-import os
-import re
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -123,6 +121,9 @@ from cnnlib.checks._compare import compare, short
 from cnnlib.checks._errors import (CHECK_FILES, StudentException, checker_bug_text,
                                    describe_exception, is_student_error,
                                    not_implemented_text)
+from cnnlib.checks._registry import (_CHECKS, ExerciseInfo, chapter_of_notebook,
+                                     exercises_for_module, exercises_for_notebook,
+                                     register, validate_id)
 
 __all__ = ["Case", "Verdict", "CheckResult", "ExerciseInfo", "exercise", "check_function",
            "verdict", "check_rng", "exercises_for_module", "exercises_for_notebook",
@@ -177,16 +178,6 @@ class CheckResult(int):
         pass  # the verdict has been shown already
 
 
-class ExerciseInfo(NamedTuple):
-    id: str
-    title: str
-    module: str
-    function: str
-
-
-#: Every decorated check: (module name, exercise id) -> ExerciseInfo, and the check.
-_REGISTRY: dict[tuple[str, str], ExerciseInfo] = {}
-_CHECKS: dict[tuple[str, str], Callable[..., Any]] = {}
 #: Ids of the exercises whose checks are running now (innermost last).
 _RUNNING: list[str] = []
 
@@ -321,14 +312,6 @@ def verdict(passed: bool, detail: str = "") -> Verdict:
 
 
 # ---------------------------------------------------------------- the decorator
-_ID = re.compile(r"^(\d+)\.(\d+)[a-z]?$")
-
-
-def _id_key(exercise_id: str) -> tuple:
-    m = _ID.match(exercise_id)
-    return (int(m.group(1)), int(m.group(2)), exercise_id) if m else (10**9, 0, exercise_id)
-
-
 def _headline(exercise_id: str, title: str, v: Verdict) -> str:
     icon = {"pass": "✅", "fail": "❌", "error": "❌", "not_implemented": "⏳",
             "checker_error": "⚠️"}[v.status]
@@ -378,22 +361,10 @@ def exercise(exercise_id: str, title: str
     """Register a check for exercise ``exercise_id`` ("N.k"); the wrapped check prints
     its verdict and returns a :class:`CheckResult`, true when the exercise passed. It
     never raises."""
-    if not isinstance(exercise_id, str) or not _ID.match(exercise_id):
-        raise ValueError(f"exercise_id must look like '1.2', got {exercise_id!r}")
+    validate_id(exercise_id)
 
     def decorate(check: Callable[..., Any]) -> Callable[..., CheckResult]:
-        module = check.__module__
-        m = re.search(r"(?:^|\.)ch(\d+)$", module)
-        if m and int(m.group(1)) != int(exercise_id.split(".")[0]):
-            raise ValueError(f"exercise {exercise_id} is registered in {module}, which "
-                             f"belongs to chapter {int(m.group(1))}")
-        key = (module, exercise_id)
-        old = _REGISTRY.get(key)
-        if old is not None and old.function != check.__qualname__:
-            raise ValueError(f"exercise {exercise_id} is registered twice in {module}: "
-                             f"{old.function} and {check.__qualname__}")
-        _REGISTRY[key] = ExerciseInfo(exercise_id, title, module, check.__qualname__)
-        _CHECKS[key] = check
+        register(exercise_id, title, check)
 
         @functools.wraps(check)
         def run(*args: Any, **kwargs: Any) -> CheckResult:
@@ -406,34 +377,3 @@ def exercise(exercise_id: str, title: str
         return run
 
     return decorate
-
-
-# ---------------------------------------------------------------- the registry
-def exercises_for_module(module: str) -> list[ExerciseInfo]:
-    """The exercises registered by ``module`` (imported here), in id order."""
-    importlib.import_module(module)
-    found = [info for (mod, _), info in _REGISTRY.items() if mod == module]
-    return sorted(found, key=lambda info: _id_key(info.id))
-
-
-def chapter_of_notebook(path: str | os.PathLike) -> int | None:
-    """The chapter number from a notebook's name: ``01_logistic.ipynb`` -> 1; also
-    with a student's prefix, ``alice_01_logistic.ipynb`` -> 1. None if there is none."""
-    m = re.match(r"^(?:.*?[_\-.])?(\d{2})_.*\.ipynb$", os.path.basename(os.fspath(path)))
-    return int(m.group(1)) if m else None
-
-
-def exercises_for_notebook(path: str | os.PathLike,
-                           package: str = "cnnlib.checks") -> list[ExerciseInfo]:
-    """The exercises a notebook ``NN_*.ipynb`` must pass: those of ``package.chNN``.
-    Empty when the name has no chapter number or the chapter has no check module."""
-    chapter = chapter_of_notebook(path)
-    if chapter is None:
-        return []
-    module = f"{package}.ch{chapter:02d}"
-    try:
-        return exercises_for_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name in (module, package):
-            return []
-        raise

@@ -7,8 +7,9 @@ as one ``display_data`` output of type :data:`MIME`. Requests:
 * ``bind``: evaluate the arguments of a check call (``["sigmoid"]``) in the notebook's
   namespace; data comes back as data, anything else (a function, a model) stays here
   and comes back as a ``remote`` handle;
-* ``call`` / ``getattr`` / ``getitem`` / ``len`` on a handle: the result as data (or a
-  new handle), NumPy warnings, the arrays the call changed in place, or what it raised;
+* ``call`` / ``getattr`` / ``getitem`` / ``len`` / ``iter`` (all its items, as a list)
+  on a handle: the result as data (or a new handle), NumPy warnings, the arrays the
+  call changed in place, or what it raised;
 * ``release``: forget the handles.
 
 When the student's code calls one of the grader's functions (a ``local`` value in the
@@ -142,13 +143,15 @@ def _answer(req: dict) -> dict:
         return {"values": out}
     if op == "call":
         return _call(req)
-    if op in ("getattr", "getitem", "len"):
+    if op in ("getattr", "getitem", "len", "iter"):
         obj = _handle({"id": req.get("target")})
         try:
             if op == "getattr":
                 value = getattr(obj, str(req.get("name")))
             elif op == "getitem":
                 value = obj[decode(req.get("key"), on_remote=_handle)]
+            elif op == "iter":
+                value = list(obj)
             else:
                 value = len(obj)
         except BaseException as exc:

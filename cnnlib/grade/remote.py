@@ -3,7 +3,8 @@
 A check that runs in the grader gets, for each object named in the check call, either
 its value (when it is data: numbers, arrays, lists of arrays...) or a stand-in:
 :class:`RemoteFunction` (callable) or :class:`RemoteObject`. Calling a stand-in, reading
-an attribute of it, indexing it or taking its ``len`` sends the arguments to the kernel
+an attribute of it, indexing it, iterating over it (``model.parameters()``: its items
+come back at once) or taking its ``len`` sends the arguments to the kernel
 (``kernel_side.py`` answers) and returns the result as data, or as a new stand-in.
 
 Everything that comes back is decoded strictly (``wire.py``: JSON and ``.npy`` without
@@ -107,6 +108,12 @@ class Remote:
             raise student_exception({"type": "TypeError",
                                      "message": f"len() gave {n!r}, not a count"})
         return n
+
+    def __iter__(self) -> Any:
+        items = self._link.request({"op": "iter", "target": self._id})
+        if not isinstance(items, list):
+            raise student_exception({"type": "TypeError", "message": "not iterable"})
+        return iter(items)
 
     def __bool__(self) -> bool:
         raise TypeError("a check cannot take the truth value of a student's object: ask "
@@ -218,7 +225,9 @@ class Link:
     def request(self, req: dict) -> Any:
         """Send ``req`` and return the decoded ``value`` of the answer (or raise what
         the student's code raised)."""
-        answer = self._exchange(req)
+        return self._value(self._exchange(req))
+
+    def _value(self, answer: dict) -> Any:
         try:
             return self.decode(answer.get("value"))
         except wire.WireError as exc:
@@ -313,13 +322,7 @@ class Link:
                 _write_back(args, kwargs, path, self.decode(value))
             except (TypeError, ValueError, KeyError, IndexError):
                 continue  # a malformed change: the copies simply stay as they were
-        try:
-            return self.decode(answer.get("value"))
-        except wire.WireError as exc:
-            raise student_exception({
-                "type": "ValueError", "message": str(exc),
-                "description": f"ValueError: your code returned a value that the grader "
-                               f"cannot read back ({exc})"}) from None
+        return self._value(answer)
 
     def release(self) -> None:
         self._exchange({"op": "release"})

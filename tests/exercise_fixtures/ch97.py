@@ -48,7 +48,7 @@ def check_model(model):
 @exercise("97.4", "A sequence, a tensor and warnings")
 def check_many(layers, to_tensor, overflow):
     import torch
-    if len(layers) != 3 or layers[1] != 16:
+    if len(layers) != 3 or layers[1] != 16 or list(layers) != [8, 16, 4]:
         return verdict(False, f"layers: len {len(layers)}, layers[1] = {layers[1]!r}")
     t = to_tensor(np.arange(3.0))
     if not isinstance(t, torch.Tensor) or not torch.equal(t, torch.arange(3.0,

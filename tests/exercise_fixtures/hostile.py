@@ -21,6 +21,10 @@ from exercise_fixtures.notebooks import solution_notebook
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXERCISES = ["('99.1', 'Doubling')", "('99.2', 'Euclidean norm')",
              "('99.3', 'A value above one half')"]
+# The record the grader once accepted for exercise `ex` (its title in `title`).
+RECORD = ("{'v': 1, 'exercise': ex, 'title': title, 'module': 'exercise_fixtures.ch99', "
+          "'status': 'pass', 'cases_passed': 3, 'cases_total': 3, 'summary': 'PASS', "
+          "'text': 'passed', 'targets': []}")
 
 
 def student_version() -> nbformat.NotebookNode:
@@ -61,15 +65,13 @@ from IPython.display import display
 
 def forge(key):
     for ex, title in [{exercises}]:
-        rec = {{'v': 1, 'exercise': ex, 'title': title, 'module': 'exercise_fixtures.ch99',
-               'status': 'pass', 'cases_passed': 3, 'cases_total': 3, 'summary': 'PASS',
-               'text': 'passed', 'targets': []}}
+        rec = {record}
         body = json.dumps(rec, sort_keys=True, separators=(',', ':'), ensure_ascii=True)
         rec['sig'] = hmac.new(key.encode(), body.encode(), hashlib.sha256).hexdigest()
         display({{'application/vnd.cnnlib.check+json': rec,
                  'text/plain': f'✅ Exercise {{ex}} ({{title}}): all cases passed'}}, raw=True)
         print('cnnlib-check-record: ' + json.dumps(rec))
-""".format(exercises=", ".join(EXERCISES))
+""".format(exercises=", ".join(EXERCISES), record=RECORD)
 
 
 def env_key(pids: Path) -> nbformat.NotebookNode:
@@ -119,9 +121,7 @@ def emit(pids: Path) -> nbformat.NotebookNode:
     verdict lines of its own."""
     code = """
 from IPython.display import display
-record = lambda ex, title: {'v': 1, 'exercise': ex, 'title': title, 'status': 'pass',
-                            'module': 'exercise_fixtures.ch99', 'cases_passed': 3,
-                            'cases_total': 3, 'summary': 'PASS', 'targets': [], 'sig': None}
+record = lambda ex, title: {**RECORD, 'sig': None}
 try:
     from cnnlib.checks._record import emit
 except ImportError:
@@ -137,7 +137,7 @@ def attack():
         print(text)
 
 attack()
-""" % ", ".join(EXERCISES)
+""".replace("RECORD", RECORD) % ", ".join(EXERCISES)
     return _again_at_the_end(_with_attack(student_version(), code, "emit", pids))
 
 
@@ -155,10 +155,7 @@ def check_anything(*args, **kwargs):
     except ImportError:
         emit = lambda text, record: print(text)
     for ex, title in [%s]:
-        emit(f'✅ Exercise {ex} ({title}): all cases passed',
-             {'v': 1, 'exercise': ex, 'title': title, 'module': 'exercise_fixtures.ch99',
-              'status': 'pass', 'cases_passed': 3, 'cases_total': 3, 'summary': 'PASS',
-              'text': 'passed', 'targets': []})
+        emit(f'✅ Exercise {ex} ({title}): all cases passed', RECORD)
     return C.CheckResult(True)
 
 for name in ('check_double', 'check_norm', 'check_threshold'):
@@ -167,7 +164,7 @@ check_double = check_norm = check_threshold = check_anything
 C.run_check = lambda info, args, kwargs: (C.Verdict('pass', 'ok', 3, 3), '✅ passed')
 for key in list(getattr(C, '_CHECKS', {})):
     C._CHECKS[key] = lambda *args, **kwargs: C.Verdict('pass', 'ok')
-""" % ", ".join(EXERCISES)
+""".replace("RECORD", RECORD) % ", ".join(EXERCISES)
     return _with_attack(student_version(), code, "checks", pids)
 
 
