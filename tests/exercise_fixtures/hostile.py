@@ -274,6 +274,10 @@ if os.fork() == 0:
             time.sleep(0.05)
     os._exit(0)
 os.wait()
+for _ in range(200):  # until the detached process is surely running
+    if os.path.exists(os.path.join(PIDS, NAME + '-daemon.pid')):
+        break
+    time.sleep(0.05)
 """
     return _with_attack(student_version(), code, "daemon", pids)
 
