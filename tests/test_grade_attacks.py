@@ -50,6 +50,7 @@ def attacked(tmp_path_factory):
     subs = tmp_path_factory.mktemp("submissions")
     out = tmp_path_factory.mktemp("reports")
     pids = tmp_path_factory.mktemp("pids")
+    scratch = tmp_path_factory.mktemp("tmp")  # the grader's temporary folders go here
     csv_path, json_path = out / "grades.csv", out / "grades.json"
     notebooks = {
         "env": hostile.env_key(pids), "proc": hostile.proc_environ(pids),
@@ -66,10 +67,10 @@ def attacked(tmp_path_factory):
     proc = grader([str(subs), "--timeout", str(TIMEOUT), "--jobs", "2",
                    "--checks-package", "exercise_fixtures",
                    "--csv", str(csv_path), "--json", str(json_path)],
-                  INSTRUCTOR_SECRET=SECRET)
+                  INSTRUCTOR_SECRET=SECRET, TMPDIR=str(scratch))
     digests = {p: digest(p) for p in (csv_path, json_path) if p.exists()}
     report = json.loads(json_path.read_text()) if json_path.exists() else None
-    return dict(proc=proc, report=report, subs=subs, pids=pids,
+    return dict(proc=proc, report=report, subs=subs, pids=pids, scratch=scratch,
                 files=(csv_path, json_path), digests=digests,
                 nb={n["student"]: n for n in (report or {}).get("notebooks", [])})
 
@@ -134,6 +135,10 @@ def test_nothing_a_notebook_started_is_still_running(attacked):
     assert {"daemon-daemon.pid", "killer-kernel.pid", "env-kernel.pid"} <= names
     for path in pid_files:
         assert not alive(int(path.read_text())), f"{path.name} is still running"
+
+
+def test_no_kernel_folder_is_left_behind(attacked):
+    assert list(attacked["scratch"].iterdir()) == []  # the killer's worker died, too
 
 
 def test_the_kernel_gets_none_of_the_instructors_environment(attacked):

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import sys
 import tempfile
@@ -97,8 +98,9 @@ class _Grader:
         self.spawning = asyncio.Lock()  # a sweep must not catch a worker being born
 
     # ------------------------------------------------------------ one notebook
-    def _job(self, sub: Submission, rel: str, source: str) -> dict:
+    def _job(self, sub: Submission, rel: str, source: str, workdir: str) -> dict:
         return {"path": self.path, "source": source, "name": sub.path.name,
+                "workdir": workdir,
                 "notebook": rel, "student": sub.student, "chapter": sub.chapter,
                 "package": self.package, "timeout": self.timeout,
                 "seed": _notebook_seed(self.seed, rel), "user": self.user,
@@ -192,7 +194,13 @@ class _Grader:
             res.run, res.error = "unreadable", error
             res.exercises = [ExerciseResult(i.id, i.title, "ERROR", error) for i in expected]
             return res
-        result, streamed, why, out_of_time = await self._worker(self._job(sub, rel, source))
+        # The grader owns the kernel's folder: it goes even if the worker is killed.
+        workdir = tempfile.mkdtemp(prefix="grade-")
+        try:
+            result, streamed, why, out_of_time = await self._worker(
+                self._job(sub, rel, source, workdir))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
         if result is not None:
             res = NotebookResult.from_dict(result["result"])
             if result.get("executed"):

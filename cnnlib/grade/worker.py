@@ -24,8 +24,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 from dataclasses import asdict
 from typing import Any, Callable
@@ -197,7 +195,7 @@ def grade_notebook(job: dict, send: Callable[[dict], None]
     outputs = _Outputs(nb["cells"])
     outcome: dict[str, Any] = {}
     cell_errors: list[tuple[int, str, str]] = []
-    workdir = tempfile.mkdtemp(prefix="grade-")
+    workdir = job["workdir"]  # made (and removed) by the grader
     kernel = KernelProcess(workdir, kernel_env(workdir, job.get("threads", 1)),
                            tuple(job["user"]) if job.get("user") else None)
     timeout = float(job["timeout"])
@@ -250,7 +248,6 @@ def grade_notebook(job: dict, send: Callable[[dict], None]
         code = kernel.exited()
         kernel.kill()
         procs.kill_tree(os.getpid(), include_root=False)  # whatever it detached
-        shutil.rmtree(workdir, ignore_errors=True)
         res.seconds = round(time.monotonic() - start, 1)
     # Signs that another process disturbed the run: the grader may run it again alone.
     res.disturbed = (res.run == "error" and code is not None and code < 0) or \
