@@ -175,10 +175,13 @@ class KernelProcess:
                 pass
         if self.proc is not None:
             below = procs.descendants(self.proc.pid)
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            if self.proc.poll() is None:  # not reaped: its number is still its own
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            else:
+                procs.kill_group(self.proc.pid)
             for pid in below:
                 procs.kill_tree(pid, include_root=True, limit=2.0)
             try:

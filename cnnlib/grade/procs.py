@@ -16,7 +16,7 @@ import sys
 import time
 
 __all__ = ["harden", "set_subreaper", "children", "descendants", "state", "kill_tree",
-           "reap", "exit_text"]
+           "kill_group", "reap", "exit_text"]
 
 _PR_SET_DUMPABLE = 4
 _PR_SET_CHILD_SUBREAPER = 36
@@ -42,15 +42,15 @@ def set_subreaper(on: bool = True) -> bool:
     return _prctl(_PR_SET_CHILD_SUBREAPER, 1 if on else 0)
 
 
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state letter, parent pid) of ``pid`` from /proc, or None."""
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """(state letter, parent pid, process group) of ``pid`` from /proc, or None."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             text = f.read().decode("ascii", "replace")
     except OSError:
         return None
     fields = text[text.rfind(")") + 2:].split()  # the name may hold spaces and parens
-    return (fields[0], int(fields[1])) if len(fields) > 1 else None
+    return (fields[0], int(fields[1]), int(fields[2])) if len(fields) > 2 else None
 
 
 def children(pid: int) -> list[int]:
@@ -136,6 +136,20 @@ def kill_tree(root: int, *, include_root: bool, spare: set[int] = frozenset(),
             break
         time.sleep(0.02)
     return signalled
+
+
+def kill_group(pgid: int) -> None:
+    """SIGKILL the process group ``pgid`` if it still has a member (so that a group
+    whose leader is gone and whose number was reused is never hit)."""
+    members = True
+    if os.path.isdir("/proc"):
+        members = any((st := _stat(int(e))) is not None and st[2] == pgid
+                      for e in os.listdir("/proc") if e.isdigit())
+    if members:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def exit_text(returncode: int | None) -> str:

@@ -148,12 +148,12 @@ class _Grader:
                 elif kind == "result":
                     result = message
         finally:
-            for group in (proc.pid, kernel):
-                if group:
-                    try:
-                        os.killpg(group, signal.SIGKILL)
-                    except (ProcessLookupError, PermissionError):
-                        pass
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # not waited for yet: still its own
+            except (ProcessLookupError, PermissionError):
+                pass
+            if result is None and isinstance(kernel, int) and kernel > 1:
+                procs.kill_group(kernel)  # the worker is gone: its kernel's group too
             await proc.wait()
             self.workers.discard(proc.pid)
             async with self.spawning:
