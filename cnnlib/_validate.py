@@ -22,6 +22,9 @@ __all__ = [
     "check_pair",
     "check_in",
     "as_rng",
+    "check_bool",
+    "check_number",
+    "check_int",
 ]
 
 
@@ -158,3 +161,34 @@ def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
         return np.random.default_rng(rng)
     raise TypeError(f"rng must be a numpy Generator, an int seed or None, got "
                     f"{type(rng).__name__}")
+
+
+def check_bool(value, name: str) -> bool:
+    """Return ``value`` as a bool, raising ``TypeError`` unless it is True or False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_number(value, name: str, *, low: float | None = None,
+                 high: float | None = None) -> float:
+    """Return ``value`` as a finite float in [low, high], raising ``TypeError`` for a
+    non-number (booleans included) and ``ValueError`` outside the range."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} ({value!r})")
+    v = float(value)
+    if not np.isfinite(v) or (low is not None and v < low) or (high is not None and v > high):
+        bounds = (f" >= {low}" if low is not None else "") + \
+                 (" and" if low is not None and high is not None else "") + \
+                 (f" <= {high}" if high is not None else "")
+        raise ValueError(f"{name} must be a finite number{bounds}, got {value}")
+    return v
+
+
+def check_int(value, name: str) -> int:
+    """Return ``value`` as an int, raising ``TypeError`` unless it is an integer (booleans
+    are not)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    return int(value)

@@ -263,7 +263,7 @@ def to_sequential(Thetas):
     Sigmoid, ...)`` with weights and biases copied from the Thetas (via
     :func:`cnnlib.models.theta.theta_to_wb`), so ``to_sequential(Thetas)(X)`` equals
     :func:`hypothesis`."""
-    from cnnlib.nn.layers import Linear, Sequential, Sigmoid
+    from cnnlib.nn import Linear, Sequential, Sigmoid
 
     layers = []
     for T in _check_thetas(Thetas):
