@@ -211,16 +211,31 @@ def test_progress_bar_becomes_one_line_without_timings():
 
 
 @pytest.mark.parametrize("right, expected", [
-    ("\u20073/10\u2007[00:01&lt;00:02,\u2007\u20072.50s/it]", "3/10"),
+    ("\u200710/10\u2007[00:01&lt;00:00,\u2007\u20072.50s/it]", "10/10"),
     ("\u2007300/300\u2007[00:00&lt;00:00,\u2007825.32it/s]", "300/300"),
-    ("\u20070/5\u2007[00:00&lt;?,\u2007?it/s]", "0/5"),
+    ("\u20075/5\u2007[00:00&lt;00:00,\u2007?it/s]", "5/5"),
+    ("\u200710/10\u2007[00:03&lt;00:00,\u20072.70epoch/s,\u2007loss=0.08]",
+     "10/10 [loss=0.08]"),
 ])
 def test_progress_timings_of_every_kind_are_dropped(right, expected):
     states = dict(TQDM, right=("HTMLModel", {"value": right}))
     nb = _widgets_notebook(states, ({VIEW: {"model_id": "bar"}}, {}))
     site_outputs.progress_as_text(nb)
     line = nb.cells[-1].outputs[0].data["text/plain"]
-    assert line.endswith(f"| {expected}") and "it/s" not in line and "<" not in line
+    assert line.endswith(f"| {expected}") and "/s" not in line and "<" not in line
+
+
+@pytest.mark.parametrize("style, kept", [("", False), ("danger", True)])
+def test_a_bar_closed_unfinished_is_left_out_unless_it_failed(style, kept):
+    states = dict(TQDM, progress=("FloatProgressModel", {"value": 29.0, "max": 30.0,
+                                                         "bar_style": style}),
+                  right=("HTMLModel", {"value": "29/30 [00:01&lt;00:00, 25it/s]"}))
+    nb = _widgets_notebook(states, ({VIEW: {"model_id": "bar"}}, {}))
+    assert site_outputs.progress_as_text(nb) == 1
+    outputs = nb.cells[-1].outputs
+    assert len(outputs) == int(kept)
+    if kept:
+        assert outputs[0].data["text/plain"].endswith("| 29/30")
 
 
 def test_student_edition_drops_instructor_cells_and_text():

@@ -11,7 +11,8 @@ Jupyter Book or nbconvert sees the notebook (tools/build_book.py calls
 * **Progress bars** (tqdm's notebook bars, ipywidgets) become one line of text
   without the timings: ``epoch: 100%|██████████| 30/30 [loss=0.0613]`` rather than a
   frozen widget that reads "825.32 it/s", a number about the machine that built the
-  page, not about the book.
+  page, not about the book. A bar that vanished when it closed (tqdm's
+  ``leave=False``) is left out, as it is in a live notebook once the cell is done.
 * **Widget state** that no remaining view uses is dropped from the notebook's
   metadata (when none is left, the page loads no widget code at all).
 
@@ -36,7 +37,10 @@ INSTRUCTOR_TAG = "instructor"
 INSTRUCTOR_BEGIN = "<!-- BEGIN INSTRUCTOR -->"
 INSTRUCTOR_END = "<!-- END INSTRUCTOR -->"
 _MODEL_REF = re.compile(r"IPY_MODEL_(\w+)")
-_TIMING = re.compile(r"^(?:[\d:?]+<[\d:?]+|[\d:]+|\??[\d.]*\s*(?:[kMG]?it/s|s/it)|\?it/s)$")
+# elapsed<remaining, elapsed, or a rate in any unit ("825.32it/s", "2.70epoch/s", "1.5s/it")
+_TIMING = re.compile(r"^(?:[\d:?]+<[\d:?]+|[\d:]+|\??[\d.]*\s*[kMG]?[A-Za-z]+/s|"
+                     r"\??[\d.]*\s*s/[A-Za-z]+)$")
+_COUNT = re.compile(r"(\d+)\s*/\s*(\d+)")
 
 
 def widget_state(nb) -> dict:
@@ -66,8 +70,10 @@ def _plain(html_text: str) -> str:
 
 
 def _progress_line(state: dict, model_id: str) -> str | None:
-    """One line of text for a tqdm notebook bar (HBox: HTML, FloatProgress, HTML), or
-    None when the model is something else."""
+    """One line of text for a tqdm notebook bar (HBox: HTML, FloatProgress, HTML); ""
+    for a bar that was closed unfinished without an error (``leave=False``: it vanished
+    from the live notebook, and its stored state is a stale partial count); None when
+    the model is something else."""
     box = state.get(model_id)
     if not box or box.get("model_name") != "HBoxModel":
         return None
@@ -79,8 +85,12 @@ def _progress_line(state: dict, model_id: str) -> str | None:
             ["HTMLModel", "FloatProgressModel", "HTMLModel"]:
         return None
     value, top = bar["state"].get("value", 0), bar["state"].get("max", 100) or 1
-    filled = max(0, min(10, round(10 * float(value) / float(top))))
     counts = _plain(right["state"].get("value", ""))
+    done = _COUNT.search(counts)
+    if (done and int(done.group(1)) < int(done.group(2))
+            and bar["state"].get("bar_style") != "danger"):
+        return ""
+    filled = max(0, min(10, round(10 * float(value) / float(top))))
     kept = []
     match = re.search(r"\[(.*)\]\s*$", counts)
     if match:                         # [elapsed<remaining, rate, postfix]: keep the postfix
@@ -92,16 +102,22 @@ def _progress_line(state: dict, model_id: str) -> str | None:
 
 
 def progress_as_text(nb) -> int:
-    """tqdm notebook bars become a text line without timings; returns how many."""
+    """tqdm notebook bars become a text line without timings (a bar that vanished when
+    it closed goes); returns how many bars were rewritten or dropped."""
     state, count = widget_state(nb), 0
-    for output in _outputs(nb):
-        view = output.get("data", {}).get(WIDGET_VIEW)
-        if not view:
-            continue
-        line = _progress_line(state, view.get("model_id", ""))
-        if line is not None:
-            output["data"] = {"text/plain": line}
-            count += 1
+    for cell in nb.cells:
+        kept = []
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get(WIDGET_VIEW)
+            line = _progress_line(state, view.get("model_id", "")) if view else None
+            if line is not None:
+                count += 1
+                if not line:
+                    continue
+                output["data"] = {"text/plain": line}
+            kept.append(output)
+        if "outputs" in cell:
+            cell.outputs = kept
     return count
 
 
