@@ -307,6 +307,10 @@ def test_preface_shows_the_cross_check_table(visit):
         .map(th => th.innerText.trim())""")
     assert {"op", "device", "dtype", "forward error", "gradient error"} <= set(headers), headers
     assert "| op | device |" not in page.page.inner_text("article")
+    wide = page.page.evaluate("""Array.from(document.querySelectorAll('.cell_output table'))
+        .map(t => [t.scrollWidth, t.closest('.cell_output').clientWidth])
+        .filter(([table, column]) => table > column + 1)""")
+    assert wide == [], f"printed tables wider than the column (table, column): {wide}"
     page.check_clean()
 
 

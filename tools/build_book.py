@@ -46,9 +46,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_slides import build_slides  # noqa: E402
-from offline_assets import (BOOK_ASSETS, FAVICON_SVG, OFFLINE_DIR, BuildError,  # noqa: E402
-                            copy_assets, ensure_node_modules, external_resources, say,
-                            write_if_changed)
+from offline_assets import (BOOK_ASSETS, BOOK_CSS, BOOK_CSS_FILE, FAVICON_SVG,  # noqa: E402
+                            OFFLINE_DIR, BuildError, copy_assets, ensure_node_modules,
+                            external_resources, say, write_if_changed)
 from site_outputs import (drop_instructor_cells, drop_instructor_text,  # noqa: E402
                           prepare_outputs, solution_links)
 
@@ -452,6 +452,7 @@ def stage_book(root: Path, src: Path, modules: Path, executed: dict[Path, Path],
 
     copy_assets(modules, src / OFFLINE_DIR, BOOK_ASSETS)
     write_if_changed(src / OFFLINE_DIR / "favicon.svg", FAVICON_SVG)
+    write_if_changed(src / OFFLINE_DIR / BOOK_CSS_FILE, BOOK_CSS)
     for stale in src.iterdir():  # chapters renamed or removed since the last build
         if stale.name not in keep:
             shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
