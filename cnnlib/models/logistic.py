@@ -25,8 +25,10 @@ import numpy as np
 
 from cnnlib import functional as F
 from cnnlib._validate import (as_float_array, as_rng, check_bool, check_number,
-                              check_positive_int, check_shape, frozen_rows)
+                              check_positive_int, check_shape)
 from cnnlib.models.theta import theta_to_wb, wb_to_theta
+from cnnlib.train.batches import iterate_minibatches
+from cnnlib.train.history import History
 
 __all__ = ["LogisticRegression", "cost_and_gradient", "NotFittedError",
            "set_training_options"]
@@ -143,10 +145,10 @@ class LogisticRegression:
     --------------------------
     theta_ : (n + 1,) parameters, bias :math:`\theta_0` first (the notes' convention).
     coef_ : (1, n) and intercept_ : (1,), the same numbers under scikit-learn's names.
-    history_ : dict of lists, one entry per epoch, measured after the epoch on the
-        whole training set: ``"loss"`` (mean cross-entropy, without the penalty) and
-        ``"accuracy"``; plus ``"val_loss"`` and ``"val_accuracy"`` when ``fit`` got
-        validation data.
+    history_ : a :class:`~cnnlib.train.History`, one entry per epoch, measured after
+        the epoch on the whole training set: ``"loss"`` (mean cross-entropy, without
+        the penalty) and ``"accuracy"``; plus ``"val_loss"`` and ``"val_accuracy"``
+        when ``fit`` got validation data.
     n_features_in_ : n.
 
     Explained in chapter 1.
@@ -191,30 +193,20 @@ class LogisticRegression:
             val = (Xv.astype(X.dtype, copy=False), _check_labels(validation_data[1],
                                                                 Xv.shape[0], X.dtype))
         rng = as_rng(self.rng)
-        history: dict[str, list[float]] = {"loss": [], "accuracy": []}
-        if val is not None:
-            history.update(val_loss=[], val_accuracy=[])
-
+        history = History()
         bar = trange(self.epochs, desc="logistic regression", disable=not self.progress,
                      leave=False)
         for _ in bar:
-            if self.batch_size is None:
-                batches = [slice(None)]
-            else:
-                order = rng.permutation(m)
-                batches = [order[i:i + self.batch_size]
-                           for i in range(0, m, self.batch_size)]
-            for idx in batches:
-                _, grad = _cost_and_gradient(theta, frozen_rows(X, idx),
-                                             frozen_rows(y, idx), self.l2)
+            # Full batch (batch_size None): one step on all m examples, no shuffling.
+            for xb, yb in iterate_minibatches(X, y, self.batch_size or m, rng=rng,
+                                              shuffle=self.batch_size is not None):
+                _, grad = _cost_and_gradient(theta, xb, yb, self.l2)
                 theta -= self.lr * grad
             loss, acc = _loss_and_accuracy(theta, X, y)
-            history["loss"].append(loss)
-            history["accuracy"].append(acc)
+            history.log(loss=loss, accuracy=acc)
             if val is not None:
                 vloss, vacc = _loss_and_accuracy(theta, *val)
-                history["val_loss"].append(vloss)
-                history["val_accuracy"].append(vacc)
+                history.log(val_loss=vloss, val_accuracy=vacc)
             if self.progress:
                 bar.set_postfix(loss=f"{loss:.4f}")
         bar.close()
