@@ -12,6 +12,7 @@ PyTorch's defaults from its global generator (seed it first, e.g. with
   norm (the experiments that need many runs).
 
 The activation is ``LeakyReLU(negative_slope)``, which is ``ReLU`` when the slope is 0.
+A layer followed by batch norm has no bias (the normalisation subtracts any constant).
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def small_cnn(width: int = 8, negative_slope: float = 0.0, batch_norm: bool = Fa
     c_in = check_positive_int(in_channels, "in_channels")
     layers: list[nn.Module] = []
     for c0, c1 in ((c_in, w), (w, 2 * w)):
-        layers.append(nn.Conv2d(c0, c1, 3, padding=1))
+        layers.append(nn.Conv2d(c0, c1, 3, padding=1, bias=not bn))
         if bn:
             layers.append(nn.BatchNorm2d(c1))
         layers += [activation(negative_slope), nn.MaxPool2d(2)]
@@ -81,7 +82,7 @@ def plain_cnn(depth: int = 8, width: int = 8, batch_norm: bool = False,
         if i in pools and size >= 2:
             layers.append(nn.MaxPool2d(2))
             size //= 2
-        layers.append(nn.Conv2d(c, w, 3, padding=1))
+        layers.append(nn.Conv2d(c, w, 3, padding=1, bias=not bn))
         if bn:
             layers.append(nn.BatchNorm2d(w))
         layers.append(activation(negative_slope))
@@ -101,7 +102,7 @@ def mlp(sizes: Sequence[int] = (784, 128, 10), negative_slope: float = 0.0,
     bn = check_bool(batch_norm, "batch_norm")
     layers: list[nn.Module] = [nn.Flatten()]
     for a, b in zip(sizes[:-2], sizes[1:-1]):
-        layers.append(nn.Linear(a, b))
+        layers.append(nn.Linear(a, b, bias=not bn))
         if bn:
             layers.append(nn.BatchNorm1d(b))
         layers.append(activation(negative_slope))
