@@ -10,6 +10,7 @@ from cnnlib.checks import ch09, exercises_for_notebook
 
 # ------------------------------------------------------------- right answers
 def random_crop(x, size, padding, rng, each_image=True):
+    rng = np.random.default_rng(rng)
     x = np.asarray(x)
     n, c, h, w = x.shape
     padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
@@ -95,6 +96,7 @@ def test_one_window_for_the_whole_batch_is_caught(capsys):
 
 def test_drawing_lefts_before_tops_is_caught(capsys):
     def swapped(x, size, padding, rng):
+        rng = np.random.default_rng(rng)
         n, _, h, w = x.shape
         lefts = rng.integers(0, w + 2 * padding - size + 1, size=n)
         tops = rng.integers(0, h + 2 * padding - size + 1, size=n)

@@ -24,8 +24,9 @@ import torch
 from cnnlib._validate import as_rng, check_in, check_positive_int
 from cnnlib.train.batches import Transform, iterate_minibatches
 from cnnlib.train.history import History
-from cnnlib.train.loop import Callback, StopTraining
-from cnnlib.train.metrics import METRICS
+from cnnlib.train.loop import (Callback, Loss, batch_ended, check_callbacks, end_epoch,
+                               epoch_begins)
+from cnnlib.train.loop import _metric_functions as _loop_metric_functions
 
 __all__ = ["seed_everything", "train_torch", "evaluate_torch", "predict_torch",
            "TORCH_LOSSES"]
@@ -83,18 +84,8 @@ def _target_like(out: torch.Tensor, y: torch.Tensor, name) -> torch.Tensor:
 
 
 def _metric_functions(metrics, default: str | None) -> dict[str, Callable]:
-    if isinstance(metrics, dict):
-        return dict(metrics)
-    if metrics is None:
-        return {"accuracy": METRICS[default]} if default else {}
-    out = {}
-    for m in ([metrics] if isinstance(metrics, str) else metrics):
-        if callable(m):
-            out[getattr(m, "__name__", "metric")] = m
-        else:
-            check_in(m, "metrics", list(METRICS))
-            out[m] = METRICS[m]
-    return out
+    """The metrics by name, as fit resolves them (the loss's own metric by default)."""
+    return _loop_metric_functions(metrics, Loss(None, None, None, default))
 
 
 def predict_torch(model: torch.nn.Module, X, batch_size: int = 1000,
@@ -188,11 +179,7 @@ def train_torch(model: torch.nn.Module, X, y=None, *, optimizer: torch.optim.Opt
         raise TypeError(f"scheduler must have a step() method, got "
                         f"{type(scheduler).__name__}")
     metric_fns = _metric_functions(metrics, default)
-    hooks = list(callbacks)
-    for i, cb in enumerate(hooks):
-        if not (isinstance(cb, Callback) or callable(cb)):
-            raise TypeError(f"callbacks[{i}] must be a Callback or a function "
-                            f"f(epoch, logs), got {type(cb).__name__}")
+    hooks = check_callbacks(callbacks)
     dtype, device = _model_dtype_device(model, device)
     gen = as_rng(rng)
     history = History()
@@ -201,9 +188,7 @@ def train_torch(model: torch.nn.Module, X, y=None, *, optimizer: torch.optim.Opt
     bar = tqdm(range(1, epochs + 1), desc="training", unit="epoch", disable=not progress)
     global_step = 0
     for epoch in bar:
-        for cb in hooks:
-            if isinstance(cb, Callback):
-                cb.on_epoch_begin(epoch)
+        epoch_begins(hooks, epoch)
         lr = optimizer.param_groups[0]["lr"]
         model.train()
         sums: dict[str, float] = {}
@@ -233,31 +218,13 @@ def train_torch(model: torch.nn.Module, X, y=None, *, optimizer: torch.optim.Opt
                 sums[k] = sums.get(k, 0.0) + float(v) * n
             seen += n
             global_step += 1
-            try:
-                for cb in hooks:
-                    if isinstance(cb, Callback):
-                        cb.on_batch_end(global_step, values)
-            except StopTraining:
+            if batch_ended(hooks, global_step, values):
                 stop = True         # the epoch so far is still logged below
                 break
-        logs = {k: v / seen for k, v in sums.items()}
-        if validation_data is not None:
-            scores = evaluate_torch(model, loss, *validation_data, device=device,
-                                    metrics=metric_fns)
-            logs.update({f"val_{k}": v for k, v in scores.items()})
-        logs["lr"] = lr
-        history.log(**logs)
-        if scheduler is not None and scheduler_interval == "epoch":
-            scheduler.step()
-        bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k != "lr"})
-        try:
-            for cb in hooks:
-                result = (cb.on_epoch_end(epoch, logs) if isinstance(cb, Callback)
-                          else cb(epoch, logs))
-                stop = stop or bool(result)
-        except StopTraining:
-            stop = True
-        if stop:
+        validate = None if validation_data is None else (lambda: evaluate_torch(
+            model, loss, *validation_data, device=device, metrics=metric_fns))
+        if end_epoch(history, sums, seen, validate, lr, scheduler, scheduler_interval,
+                     bar, hooks, epoch) or stop:
             break
     bar.close()
     return history
