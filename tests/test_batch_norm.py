@@ -246,3 +246,24 @@ def test_dropout_layer_modes_and_reproducibility():
     np.testing.assert_array_equal(a(x), x)
     np.testing.assert_array_equal(a.backward(2 * x), 2 * x)
     assert repr(a) == "Dropout(p=0.5, inplace=False)"
+
+
+def test_one_precision_and_caches_that_are_snapshots():
+    x32 = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
+    with pytest.raises(TypeError, match="input is float32 but weight is float64"):
+        F.batch_norm(x32, weight=np.ones(3), training=True)
+    with pytest.raises(TypeError, match="running_mean"):
+        F.batch_norm(x32, np.zeros(3), np.ones(3))
+    out, cache = F.batch_norm_forward(x32, weight=[1.0, 2.0, 3.0], training=True)
+    assert out.dtype == np.float32
+    dx, dw, db = F.batch_norm_backward(np.ones((6, 3)), cache)     # float64 dout: cast
+    assert dx.dtype == dw.dtype == np.float32 and db is None
+    # an optimiser step on the weight between forward and backward changes nothing
+    x = np.random.default_rng(1).normal(size=(5, 2))
+    w = np.array([1.0, 2.0])
+    _, cache = F.batch_norm_forward(x, weight=w, training=True)
+    before = F.batch_norm_backward(np.ones((5, 2)) + x, cache)[0]
+    w *= 10
+    np.testing.assert_array_equal(F.batch_norm_backward(np.ones((5, 2)) + x, cache)[0], before)
+    _, cache = F.dropout_forward(x.astype(np.float32), 0.3, training=False)
+    assert F.dropout_backward(np.ones((5, 2)), cache).dtype == np.float32

@@ -54,7 +54,7 @@ def dropout_forward(input, p: float = 0.5, training: bool = True, inplace: bool 
         raise TypeError("inplace=True needs a float32 or float64 NumPy array to write "
                         "into")
     if not training:
-        return x, x.shape
+        return x, (x.shape, x.dtype)
     keep = _keep_mask(x, p, rng, mask)
     # p = 1 keeps nothing: the scale is irrelevant (PyTorch returns zeros)
     scale = np.zeros(x.shape, x.dtype) if p == 1 else \
@@ -77,6 +77,6 @@ def dropout_backward(dout, cache) -> np.ndarray:
     r""":math:`\partial L/\partial x = m \odot \partial L/\partial y / (1 - p)` (the
     identity in evaluation mode). Explained in chapter 9."""
     if isinstance(cache, tuple):                     # evaluation mode: the identity
-        return as_dout(dout, cache)
-    d = as_dout(dout, cache.shape)
+        return as_dout(dout, *cache)
+    d = as_dout(dout, cache.shape, cache.dtype)
     return (d * cache).astype(cache.dtype, copy=False)

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib._validate import as_dout, as_float_array, check_bool, check_number, check_shape
+from cnnlib._validate import (as_dout, as_float_array, as_float_arrays, check_bool,
+                              check_number, check_shape, snapshot)
 
 __all__ = ["batch_norm", "batch_norm_forward", "batch_norm_backward"]
 
@@ -40,6 +41,10 @@ def _channel_view(c: int, ndim: int) -> tuple[int, ...]:
 
 
 def _validate(input, running_mean, running_var, weight, bias, training, momentum, eps):
+    # One precision for every array (a float32 input with float64 statistics or weights
+    # is a TypeError naming both, cnnlib's rule for every op).
+    as_float_arrays(input=input, running_mean=running_mean, running_var=running_var,
+                    weight=weight, bias=bias)
     x = as_float_array(input, "input")
     if x.ndim < 2:
         raise ValueError(f"input must have shape (N, C) or (N, C, *), got a {x.ndim}-D "
@@ -111,7 +116,10 @@ def batch_norm_forward(input, running_mean=None, running_var=None, weight=None,
         out = out + b.reshape(view).astype(x.dtype, copy=False)
     if out is x_hat:
         out = x_hat.copy()          # the cache keeps x_hat; the caller may change out
-    cache = (x_hat, inv_std, None if w is None else w.astype(x.dtype, copy=False),
+    # the cache keeps its own copy of the weight: an optimiser step between forward and
+    # backward must not change the gradient
+    cache = (x_hat, inv_std, None if w is None else snapshot(w.astype(x.dtype, copy=False),
+                                                            weight),
              b is not None, training)
     return out, cache
 
@@ -146,7 +154,7 @@ def batch_norm_backward(dout, cache):
     Explained in chapter 9.
     """
     x_hat, inv_std, w, has_bias, training = cache
-    d = as_dout(dout, x_hat.shape)
+    d = as_dout(dout, x_hat.shape, x_hat.dtype)
     c, view = x_hat.shape[1], _channel_view(x_hat.shape[1], x_hat.ndim)
     axes = tuple(i for i in range(x_hat.ndim) if i != 1)
     dw = (d * x_hat).sum(axis=axes) if w is not None else None
