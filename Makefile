@@ -1,7 +1,7 @@
 # Learning to See: the README's commands.
 #   make book   execute every notebook and build the book (the main job)
 #   make test   the whole test suite
-#   make lab    open JupyterLab on the book
+#   make lab    open JupyterLab on the repository, with the preface open
 # Each target creates .venv and installs everything it needs on a fresh machine.
 
 # bash for `set -o pipefail` (pip's output is filtered below).
@@ -60,8 +60,11 @@ npm-check:
 test: env
 	MPLBACKEND=Agg OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadscope --timeout 900 tests
 
+# JupyterLab's root is the repository, so that the chapters' links to ../exercises/ and
+# ../solutions/ open; the preface opens first. Interactive figures skip drawing their
+# frames for the website (cnnlib.viz.interactive): here the sliders are live.
 lab: env
-	$(VENV)/bin/jupyter lab book/
+	CNNLIB_SLIDER_FIGURES=live $(VENV)/bin/jupyter lab --ServerApp.root_dir=. book/00_preface.ipynb
 
 exercises: env
 	$(PY) tools/make_exercises.py

@@ -24,7 +24,12 @@ What happens, in order:
 5. The built pages are checked for anything they would load from the web
    (tools/offline_assets.py, which also holds the list of JavaScript files copied).
 
-The book opens at _build/html/index.html.
+What a static page cannot show is rewritten first (tools/site_outputs.py): an
+interactive figure keeps its kernel-free twin, a progress bar becomes a line of text.
+
+The book opens at _build/html/index.html. `--edition student` builds the same book
+without the solutions (no solution notebooks, no links to them, no cells tagged
+`instructor`) into _build/student/html, for instructors who hand the website to a class.
 """
 
 from __future__ import annotations
@@ -41,9 +46,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_slides import build_slides  # noqa: E402
 from execute import execute_all, strip_ansi as _strip_ansi  # noqa: E402
-from offline_assets import (BOOK_ASSETS, FAVICON_SVG, OFFLINE_DIR, BuildError,  # noqa: E402
-                            copy_assets, ensure_node_modules, external_resources, say,
-                            write_if_changed)
+from offline_assets import (BOOK_ASSETS, BOOK_CSS, BOOK_CSS_FILE, FAVICON_SVG,  # noqa: E402
+                            OFFLINE_DIR, BuildError, copy_assets, ensure_node_modules,
+                            external_resources, say, write_if_changed)
+from site_outputs import (drop_instructor_cells, drop_instructor_text,  # noqa: E402
+                          prepare_outputs, solution_links)
 
 # jsonschema (used by nbformat and Jupyter Book to validate files) imports rfc3987_syntax
 # when it is installed, which compiles a grammar for 5 s at every start. Only the "iri"
@@ -54,6 +61,8 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_\-]+\.ipynb$")
 
 PRIVATE_MIME = "application/vnd.cnnlib."
+
+EDITIONS = ("instructor", "student")
 
 GENERATED_BEGIN = "<!-- BEGIN GENERATED CONTENTS -->"
 GENERATED_END = "<!-- END GENERATED CONTENTS -->"
@@ -167,8 +176,12 @@ def unnumber_headings(source: str) -> str:
     return "\n".join(lines)
 
 
-def prepare_chapter(executed: Path, stem: str, root: Path, src_dir: Path) -> tuple[str, str]:
-    """The executed chapter as it goes into the book, and its title."""
+def prepare_chapter(executed: Path, stem: str, root: Path, src_dir: Path,
+                    edition: str = "instructor") -> tuple[str, str]:
+    """The executed chapter as it goes into the book, and its title.
+
+    The student edition leaves out cells tagged `instructor` and every link to a
+    solution notebook."""
     import nbformat
 
     nb = nbformat.read(executed, as_version=4)
@@ -176,6 +189,9 @@ def prepare_chapter(executed: Path, stem: str, root: Path, src_dir: Path) -> tup
     numbered = not stem.startswith("00_")  # the preface stands outside the numbering
     exercise = root / "exercises" / f"{stem}.ipynb"
     solution = root / "solutions" / f"{stem}.ipynb"
+    student = edition == "student"
+    if student:
+        drop_instructor_cells(nb)
     links_exercise = False
     for cell in nb.cells:
         for output in cell.get("outputs", []):
@@ -193,34 +209,44 @@ def prepare_chapter(executed: Path, stem: str, root: Path, src_dir: Path) -> tup
             title = next((line[2:].strip() for line in cell.source.splitlines()
                           if line.startswith("# ")), None)
         cell.source = rewrite_links(cell.source, root, src_dir)
+    prepare_outputs(nb)   # interactive figures: their twin; progress bars: text
     if exercise.is_file() and not links_exercise:
         rel = lambda p: Path(os.path.relpath(p, src_dir)).as_posix()  # noqa: E731
         text = (":::{admonition} Exercises\n:class: tip\n"
                 f"Practise this chapter in its exercise notebook "
                 f"[exercises/{stem}.ipynb](path:{rel(exercise)})")
-        if solution.is_file():
+        if solution.is_file() and not student:
             text += f" (solved in [solutions/{stem}.ipynb](path:{rel(solution)}))"
         text += ". Open it in JupyterLab next to the book; each exercise ends with a check.\n:::"
         nb.cells.append(nbformat.v4.new_markdown_cell(text))
+    if student:
+        leaks = [link for cell in nb.cells if cell.cell_type == "markdown"
+                 for link in solution_links(cell.source)]
+        if leaks:
+            raise BuildError(f"{stem}.ipynb links to the solutions in the student "
+                             f"edition: {leaks}; tag the cell `instructor`")
     return nbformat.writes(nb), title or stem
 
 
 def front_page_contents(chapters: list[tuple[str, str]], lectures: list[tuple[str, str]],
-                        root: Path, src_dir: Path) -> str:
+                        root: Path, src_dir: Path, edition: str = "instructor") -> str:
     """Markdown tables of chapters (with exercise downloads) and slide decks."""
     rel = lambda p: Path(os.path.relpath(p, src_dir)).as_posix()  # noqa: E731
     out = []
+    solved = edition != "student"
     if chapters:
         out += ["## Chapters", "",
-                "Each chapter's exercise notebook, and the same notebook solved, to open in "
-                "JupyterLab next to the chapter.", "",
+                "Each chapter's exercise notebook" + (", and the same notebook solved,"
+                                                       if solved else "")
+                + " to open in JupyterLab next to the chapter.", "",
                 "| | chapter | exercises |", "| --- | --- | --- |"]
         number = 0
         for stem, title in chapters:
             label = "" if stem.startswith("00_") else str(number := number + 1)
             ex, sol = (root / d / f"{stem}.ipynb" for d in ("exercises", "solutions"))
             links = [f"[{name}](path:{rel(path)})" for name, path in
-                     (("exercises", ex), ("solved", sol)) if path.is_file()]
+                     (("exercises", ex), ("solved", sol))
+                     if path.is_file() and (solved or name != "solved")]
             out.append(f"| {label} | [{title}]({stem}.ipynb) | {' · '.join(links)} |")
         out.append("")
     if lectures:
@@ -251,7 +277,8 @@ def notebook_title(path: Path) -> str:
 
 
 def stage_book(root: Path, src: Path, modules: Path, executed: dict[Path, Path],
-               chapters: list[Path], lectures: list[Path]) -> list[str]:
+               chapters: list[Path], lectures: list[Path],
+               edition: str = "instructor") -> list[str]:
     """Assemble the Jupyter Book source folder; returns the files it holds."""
     book = root / "book"
     config = book / "_config.yml" if (book / "_config.yml").is_file() else REPO / "book/_config.yml"
@@ -265,14 +292,19 @@ def stage_book(root: Path, src: Path, modules: Path, executed: dict[Path, Path],
 
     titles = []
     for chapter in chapters:
-        text, title = prepare_chapter(executed[chapter], chapter.stem, root, src)
+        text, title = prepare_chapter(executed[chapter], chapter.stem, root, src, edition)
         write_if_changed(src / chapter.name, text)
         keep.add(chapter.name)
         titles.append((chapter.stem, title))
     lecture_titles = [(lec.stem, notebook_title(lec)) for lec in lectures]
 
     text = intro.read_text(encoding="utf-8")
-    generated = front_page_contents(titles, lecture_titles, root, src)
+    if edition == "student":
+        text = drop_instructor_text(text)
+        if solution_links(text):
+            raise BuildError(f"the front page links to the solutions in the student "
+                             f"edition: {solution_links(text)}")
+    generated = front_page_contents(titles, lecture_titles, root, src, edition)
     if GENERATED_BEGIN in text and GENERATED_END in text:
         head, _, tail = text.partition(GENERATED_BEGIN)
         _, _, tail = tail.partition(GENERATED_END)
@@ -296,6 +328,7 @@ def stage_book(root: Path, src: Path, modules: Path, executed: dict[Path, Path],
 
     copy_assets(modules, src / OFFLINE_DIR, BOOK_ASSETS)
     write_if_changed(src / OFFLINE_DIR / "favicon.svg", FAVICON_SVG)
+    write_if_changed(src / OFFLINE_DIR / BOOK_CSS_FILE, BOOK_CSS)
     for stale in src.iterdir():  # chapters renamed or removed since the last build
         if stale.name not in keep:
             shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
@@ -328,8 +361,14 @@ def build_html(src: Path, html: Path, doctrees: Path) -> list[str]:
 
 
 def build(root: Path, out: Path, jobs: int = 2, timeout: int = 180, force: bool = False,
-          slides: bool = True) -> Path:
-    """Everything `make book` does; returns the path of index.html."""
+          slides: bool = True, edition: str = "instructor") -> Path:
+    """Everything `make book` does; returns the path of index.html.
+
+    The student edition shares the execution cache (out/.cache) and is built into
+    out/student/ (src, html, doctrees) so that the two editions can live side by side.
+    """
+    if edition not in EDITIONS:
+        raise BuildError(f"edition must be one of {list(EDITIONS)}, got {edition!r}")
     from filelock import FileLock
 
     start = time.perf_counter()
@@ -353,30 +392,48 @@ def build(root: Path, out: Path, jobs: int = 2, timeout: int = 180, force: bool 
                                jobs, timeout, force)
         lap("execution")
 
-        src, html = out / "src", out / "html"
-        stage_book(root, src, modules, executed, chapters, lectures if slides else [])
-        say("Building the HTML book (Jupyter Book) ...")
-        for line in build_html(src, html, out / ".doctrees"):
+        site = out / "student" if edition == "student" else out
+        src, html = site / "src", site / "html"
+        stage_book(root, src, modules, executed, chapters, lectures if slides else [],
+                   edition)
+        say(f"Building the HTML book (Jupyter Book, {edition} edition) ...")
+        for line in build_html(src, html, site / ".doctrees"):
             if "WARNING" in line or "ERROR" in line:
                 say(f"  {line}")
         lap("Jupyter Book")
         if slides:
             # Exercise and solution notebooks that decks link to (../exercises/NN_x.ipynb).
             for folder in ("exercises", "solutions"):
+                if folder == "solutions" and edition == "student":
+                    shutil.rmtree(html / folder, ignore_errors=True)
+                    continue
                 for nb in numbered_notebooks(root / folder):
                     write_if_changed(html / folder / nb.name, nb.read_bytes())
 
             def prepare(nb) -> None:
+                if edition == "student":
+                    drop_instructor_cells(nb)
+                prepare_outputs(nb)   # interactive figures: their twin; bars: text
                 for cell in nb.cells:
                     if cell.cell_type == "markdown":
                         cell.source = rewrite_links(cell.source, root, html / "slides",
                                                     for_slides=True)
 
+            # A deck is rebuilt when its notebook, its template or this rewriting changes.
+            rewriting = hashlib.sha256((Path(__file__).parent / "site_outputs.py")
+                                       .read_bytes()).hexdigest()[:12]
             decks = build_slides({lec.stem: executed[lec] for lec in lectures},
-                                 html / "slides", modules, cache / "slides.json", prepare)
+                                 html / "slides", modules,
+                                 cache / f"slides-{edition}-{rewriting}.json", prepare)
             say(f"Built {len(decks)} slide deck(s) in {html / 'slides'}")
             lap("slides")
         index = html / "index.html"
+        if edition == "student":
+            leaks = [p for p in html.rglob("*.html")
+                     if re.search(r'href="[^"]*solutions/', p.read_text(errors="replace"))]
+            if leaks:
+                raise BuildError("the student edition links to the solutions in: "
+                                 + ", ".join(p.name for p in leaks))
         outside = external_resources(html)
         if outside:
             raise BuildError("the built pages would load these from the web (a reader "
@@ -402,10 +459,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true",
                         help="execute every notebook again, ignoring the cache")
     parser.add_argument("--no-slides", action="store_true", help="skip the lecture slides")
+    parser.add_argument("--edition", choices=EDITIONS, default="instructor",
+                        help="instructor (default): everything, solutions included; "
+                             "student: no solution notebooks or links, no cells tagged "
+                             "`instructor`, built into OUT/student/html")
     args = parser.parse_args(argv)
     try:
         build(args.root.resolve(), args.out.resolve(), jobs=max(1, args.jobs),
-              timeout=args.timeout, force=args.force, slides=not args.no_slides)
+              timeout=args.timeout, force=args.force, slides=not args.no_slides,
+              edition=args.edition)
     except BuildError as exc:
         print(f"\nThe book build failed: {exc}", file=sys.stderr)
         return 1

@@ -1,7 +1,7 @@
 """Network diagrams: units as circles, connections as arrows, bias units in grey.
 
 Explained in chapter 1 (a single logistic unit with its bias unit), chapter 2 (the
-3-3-1 network of the lecture notes, forward and backward) and chapter 3 (K output
+3-3-1 example network, forward and backward) and chapter 3 (K output
 units). matplotlib is imported inside the function, so ``import cnnlib`` never loads
 it; the function returns the ``Figure`` (end the call with ``;`` in a notebook).
 """

@@ -411,8 +411,9 @@ def show_kernel(matrix, *, title: str = "Kernel", fmt: str | None = None,
         patch).
     highlight : (row, column, height, width) of a window to outline, e.g. where the
         kernel currently lies on the image (for a 1-D matrix: (0, start, 1, width)).
-    xlabel, ylabel : default "column $n$" and "row $m$" (the indices of the notes'
-        formula), or "index $i$" for a 1-D matrix.
+    xlabel, ylabel : default "column $n$" and "row $m$" (a filter's indices in the
+        convolution formula of chapter 5: pass "column"/"row" for an image patch),
+        or "index $i$" for a 1-D matrix.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
