@@ -46,8 +46,12 @@ from cnnlib.functional.conv import *  # noqa: F401,F403
 from cnnlib.functional.conv import __all__ as _conv
 from cnnlib.functional.affine import *  # noqa: F401,F403
 from cnnlib.functional.affine import __all__ as _lin
+from cnnlib.functional.dropout import *  # noqa: F401,F403
+from cnnlib.functional.dropout import __all__ as _drop
 from cnnlib.functional.losses import *  # noqa: F401,F403
 from cnnlib.functional.losses import __all__ as _loss
+from cnnlib.functional.normalization import *  # noqa: F401,F403
+from cnnlib.functional.normalization import __all__ as _norm
 from cnnlib.functional.padding import *  # noqa: F401,F403
 from cnnlib.functional.padding import __all__ as _pad
 from cnnlib.functional.pool import *  # noqa: F401,F403
@@ -55,4 +59,4 @@ from cnnlib.functional.pool import __all__ as _pool
 from cnnlib.functional.probabilities import *  # noqa: F401,F403
 from cnnlib.functional.probabilities import __all__ as _soft
 
-__all__ = [*_act, *_lin, *_loss, *_soft, *_conv, *_pool, *_pad]
+__all__ = [*_act, *_lin, *_loss, *_soft, *_conv, *_pool, *_pad, *_norm, *_drop]
