@@ -11,6 +11,8 @@ backward pass with that op's twin; a model assigns its layers as attributes, so 
   the layers of chapters 1-5;
 * :mod:`~cnnlib.nn.conv`, :mod:`~cnnlib.nn.pooling`: ``Conv2d`` (``Conv1d``),
   ``MaxPool2d``, ``AvgPool2d`` (chapter 7);
+* :mod:`~cnnlib.nn.normalization`, :mod:`~cnnlib.nn.dropout`: ``BatchNorm1d``,
+  ``BatchNorm2d`` and ``Dropout`` (chapter 9);
 * :mod:`~cnnlib.nn.init`: PyTorch's default initialisation;
 * :mod:`~cnnlib.nn.serialization`: saving and loading weights as ``.npz``.
 
@@ -22,13 +24,15 @@ from cnnlib.nn import init
 from cnnlib.nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from cnnlib.nn.container import ModuleList, Sequential
 from cnnlib.nn.conv import Conv1d, Conv2d
+from cnnlib.nn.dropout import Dropout
 from cnnlib.nn.flatten import Flatten
 from cnnlib.nn.linear import Identity, Linear
 from cnnlib.nn.module import MAX_PENDING, Module, Parameter, is_grad_enabled, no_grad
+from cnnlib.nn.normalization import BatchNorm1d, BatchNorm2d
 from cnnlib.nn.pooling import AvgPool2d, MaxPool2d
 from cnnlib.nn.serialization import load, save
 
 __all__ = ["Module", "Parameter", "no_grad", "is_grad_enabled", "MAX_PENDING",
            "Sequential", "ModuleList", "Linear", "Identity", "Sigmoid", "ReLU",
            "LeakyReLU", "Tanh", "Flatten", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d",
-           "init", "save", "load"]
+           "init", "save", "load", "BatchNorm1d", "BatchNorm2d", "Dropout"]
