@@ -257,7 +257,7 @@ def test_bad_inputs_name_the_shapes():
     with pytest.raises(TypeError, match="numeric"):
         conv(np.array([["a"]]))
     out = conv(np.zeros((2, 3, 8, 8)))
-    with pytest.raises(ValueError, match="dout must have shape"):
+    with pytest.raises(ValueError, match="dout must have the shape"):
         conv.backward(np.zeros((2, 4, 6, 5)))
     conv.backward(np.zeros(out.shape))               # the cache survived the bad call
     with pytest.raises(ValueError, match="larger than the padded input"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.checks import Case, check_function, exercise
+from cnnlib.checks import Case, check_function, check_rng, exercise
 
 __all__ = ["check_conv_weight_grad", "check_conv_input_grad", "check_tied_gradient",
            "check_max_pool_backward"]
@@ -44,7 +44,7 @@ def _torch_grads(x, K, g):
 def _problems(seed: int):
     """(x, K, g) triples: non-square image and filter, a 1 x 1 filter, a filter as large
     as the image."""
-    rng = np.random.default_rng(seed)
+    rng = check_rng(seed)
     out = []
     for (H, W), (kh, kw) in [((int(rng.integers(6, 10)), int(rng.integers(10, 14))),
                               (int(rng.integers(2, 4)), int(rng.integers(3, 5)))),
@@ -150,7 +150,7 @@ def check_tied_gradient(tied_gradient):
     from the gradient dT of the Toeplitz matrix's entries; tap_index (same shape as dT)
     holds k = 1 .. kh*kw where entry k - 1 of the flattened kernel sits, 0 where no
     weight does. Each weight's gradient is the sum of its copies' gradients."""
-    rng = np.random.default_rng(703)
+    rng = check_rng(703)
     cases = []
     for image_shape, kernel_shape in [((5, 5), (3, 3)), ((4, 6), (2, 3)), ((3, 4), (1, 1)),
                                       ((3, 3), (3, 3))]:
@@ -200,7 +200,7 @@ def check_max_pool_backward(max_pool_backward):
     and g = dL/d(pooled) (floor(H/k), floor(W/k)), return dL/dx (H, W): each g(i, j)
     goes to the element that won window (i, j), the first one in row-major order when
     several tie; every other element gets 0."""
-    rng = np.random.default_rng(704)
+    rng = check_rng(704)
     fmap = np.array([[1.0, 3, 0, 2], [4, 2, 1, 0], [0, 1, 5, 6], [2, 0, 7, 1]])
     g2 = np.array([[0.1, -0.2], [0.3, 0.4]])
     route = ("in each window find the position of the maximum (np.argmax of the window, "

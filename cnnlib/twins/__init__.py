@@ -11,9 +11,9 @@ A cnnlib model and its PyTorch twin are written with the same attribute names, s
 
 The twin models of the later chapters live here too, each in its own module:
 :mod:`~cnnlib.twins.small_cnn` (chapter 7), :mod:`~cnnlib.twins.lenet` (chapter 8);
-:mod:`~cnnlib.twins.train` trains a torch model the way :func:`cnnlib.train.fit` trains
-a cnnlib one, and :mod:`~cnnlib.twins.ddp` on several processes. Explained in chapter 2
-(the same network in both libraries) and chapter 8 (LeNet and its twin).
+:mod:`~cnnlib.twins.training` trains a torch model the way :func:`cnnlib.train.fit`
+trains a cnnlib one, and :mod:`~cnnlib.twins.ddp` on several processes. Explained in
+chapter 2 (the same network in both libraries) and chapter 8 (LeNet and its twin).
 """
 from __future__ import annotations
 

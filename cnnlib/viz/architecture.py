@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cnnlib.viz.plotting import _new_axes
+from cnnlib.viz.plotting import new_axes
 
 __all__ = ["stages", "draw_cnn"]
 
@@ -69,7 +69,7 @@ def draw_cnn(rows, *, title: str | None = None, max_maps: int = 8,
     n = len(parts)
     if figsize is None:
         figsize = (min(1.5 * n + 1, 15), 3.4)
-    fig, ax = _new_axes(ax, figsize)
+    fig, ax = new_axes(ax, figsize)
     gap = 2.0                                   # centre-to-centre distance of stages
     biggest = max(max(s[-2:]) if len(s) == 3 else 0 for s, _ in parts) or 1
     offset = 0.12
