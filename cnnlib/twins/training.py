@@ -68,10 +68,12 @@ def _model_dtype_device(model: torch.nn.Module, device) -> tuple[torch.dtype, to
 
 
 def _tensors(xb, yb, name, dtype, device):
-    x = torch.as_tensor(np.ascontiguousarray(xb), device=device).to(dtype)
+    # torch.tensor copies: the batches are read-only, and torch.as_tensor warns about
+    # sharing memory it cannot write
+    x = torch.tensor(xb, device=device).to(dtype)
     if yb is None:
         return x, None
-    y = torch.as_tensor(np.asarray(yb), device=device)
+    y = torch.tensor(np.asarray(yb), device=device)
     y = y.long() if name == "cross_entropy" else y.to(dtype)
     return x, y
 
