@@ -34,7 +34,9 @@ import sys
 import time
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
+
+from bench_conv import blas_info        # the same BLAS report as the conv benchmark
 
 BATCH = 64
 
@@ -196,13 +198,6 @@ def check_agreement() -> float:
     ours.clear_pending()
     assert abs(a - b) <= 1e-5 * abs(b), (a, b)
     return a
-
-
-def blas_info() -> dict:
-    for lib in threadpool_info():
-        if lib.get("user_api") == "blas":
-            return lib
-    return {}
 
 
 def main(argv=None) -> int:

@@ -13,6 +13,7 @@ from cnnlib.twins import lenet as tlenet
 from cnnlib.twins import small_cnn as tsmall
 from cnnlib.twins import state_from_torch, state_to_torch
 
+from test_conv_layers import err
 from torch_devices import DEVICES
 
 # float32 through the five layers of LeNet: each logit sums ~400 products after two
@@ -20,14 +21,6 @@ from torch_devices import DEVICES
 # row of cnnlib/crosscheck/layers.py: below 6e-6 over 300 trials); 1e-4 leaves a
 # margin and stays far below a real bug (~1e-1).
 TOL = {np.float64: 1e-10, np.float32: 1e-4}
-
-
-def err(a, b) -> float:
-    a = np.asarray(a, np.float64)
-    b = b.detach().cpu().numpy().astype(np.float64) if torch.is_tensor(b) else \
-        np.asarray(b, np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-12))
 
 
 def digits(n=16, seed=0, dtype=np.float64):

@@ -30,23 +30,15 @@ import numpy as np
 
 from cnnlib import functional as F
 from cnnlib._validate import as_rng, check_bool, check_in, check_positive_int
+# the functional op's own reading of "an int or a tuple of nd ints", so that the layer
+# accepts exactly what the op does
+from cnnlib.functional.conv import _ints
 from cnnlib.nn.init import check_dtype, kaiming_uniform, uniform
 from cnnlib.nn.module import Module
 
 __all__ = ["Conv1d", "Conv2d"]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-def _tuple(value, name: str, nd: int, *, allow_zero: bool = False) -> tuple[int, ...]:
-    """An int or a tuple of ``nd`` ints (torch accepts both) -> a tuple of ``nd``."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != nd:
-            raise ValueError(f"{name} must be an int or a tuple of {nd} int(s), got "
-                             f"{value!r}")
-        return tuple(check_positive_int(v, f"{name}[{k}]", allow_zero=allow_zero)
-                     for k, v in enumerate(value))
-    return (check_positive_int(value, name, allow_zero=allow_zero),) * nd
 
 
 class _ConvNd(Module):
@@ -73,9 +65,9 @@ class _ConvNd(Module):
             if value % self.groups:
                 raise ValueError(f"{name} must be divisible by groups, got {name}="
                                  f"{value} and groups={self.groups}")
-        self.kernel_size = _tuple(kernel_size, "kernel_size", nd)
-        self.stride = _tuple(stride, "stride", nd)
-        self.dilation = _tuple(dilation, "dilation", nd)
+        self.kernel_size = _ints(kernel_size, "kernel_size", nd)
+        self.stride = _ints(stride, "stride", nd)
+        self.dilation = _ints(dilation, "dilation", nd)
         if isinstance(padding, str):
             check_in(padding, "padding", ["valid", "same"])
             if padding == "same" and any(s != 1 for s in self.stride):
@@ -83,7 +75,7 @@ class _ConvNd(Module):
                                  f"convolutions (stride={self.stride}), as in PyTorch")
             self.padding = padding
         else:
-            self.padding = _tuple(padding, "padding", nd, allow_zero=True)
+            self.padding = _ints(padding, "padding", nd, allow_zero=True)
         check_in(padding_mode, "padding_mode", PADDING_MODES)
         self.padding_mode = padding_mode
         check_bool(bias, "bias")
