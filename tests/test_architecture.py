@@ -16,7 +16,9 @@ def test_lenet_table_shapes_and_counts():
     assert sum(r.parameters for r in rows) == 61_706
     text = format_summary(rows)
     assert text.splitlines()[-1].split()[-1] == "61,706"
-    assert "Conv2d(6, 16, kernel_size=(5, 5), stride=(1, 1))" in text
+    assert "Conv2d(6, 16, 5x5) " in text and "Conv2d(1, 6, 5x5, padding 2) " in text
+    assert "MaxPool2d(2x2) " in text and "Linear(400, 120) " in text
+    assert max(map(len, text.splitlines())) <= 72          # fits a page's code block
 
 
 def test_stages_merge_activations_and_keep_pools():

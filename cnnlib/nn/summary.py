@@ -14,7 +14,7 @@ import numpy as np
 from cnnlib._validate import check_positive_int
 from cnnlib.nn.module import Module, no_grad
 
-__all__ = ["LayerInfo", "layer_outputs", "summary", "format_summary"]
+__all__ = ["LayerInfo", "layer_outputs", "summary", "describe", "format_summary"]
 
 
 class LayerInfo(NamedTuple):
@@ -79,16 +79,47 @@ def summary(model: Module, input_shape: tuple[int, ...],
     return rows
 
 
+def _pair(t) -> str:
+    return "x".join(map(str, t)) if isinstance(t, tuple) else str(t)
+
+
+def _one(t) -> str:
+    """A stride or padding: one number when it is the same along every axis."""
+    return str(t[0]) if isinstance(t, tuple) and len(set(t)) == 1 else _pair(t)
+
+
+def describe(layer: Module) -> str:
+    """A short description of a layer for a table: ``Conv2d(1, 6, 5x5, padding 2)``,
+    ``Linear(400, 120)``, ``MaxPool2d(2x2)``; other layers as they print."""
+    kind = type(layer).__name__
+    if kind in ("Conv1d", "Conv2d"):
+        extra = [f"{name} {_one(value)}" for name, value, default in
+                 (("stride", layer.stride, (1,) * len(layer.stride)),
+                  ("padding", layer.padding, (0,) * len(layer.stride)),
+                  ("dilation", layer.dilation, (1,) * len(layer.stride)),
+                  ("groups", layer.groups, 1)) if value != default]
+        return (f"{kind}({layer.in_channels}, {layer.out_channels}, "
+                f"{_pair(layer.kernel_size)}" + "".join(f", {e}" for e in extra) + ")")
+    if kind in ("MaxPool2d", "AvgPool2d"):
+        stride = "" if layer.stride == layer.kernel_size else f", stride {_one(layer.stride)}"
+        return f"{kind}({_pair(layer.kernel_size)}{stride})"
+    if kind == "Linear":
+        return f"Linear({layer.in_features}, {layer.out_features})"
+    if kind == "Flatten":
+        return "Flatten()"
+    return repr(layer).split("\n")[0]
+
+
 def format_summary(rows: list[LayerInfo]) -> str:
     """The rows of :func:`summary` as a text table with the total parameter count."""
-    whats = ["" if r.layer is None else repr(r.layer).split("\n")[0] for r in rows]
+    whats = ["" if r.layer is None else describe(r.layer) for r in rows]
     w = max(len("what it does"), *map(len, whats))
-    lines = [f"{'layer':<9} {'what it does':<{w}} {'output':>14} {'parameters':>11}"]
+    lines = [f"{'layer':<8} {'what it does':<{w}} {'output':>12} {'parameters':>10}"]
     rule = "-" * len(lines[0])
     lines.append(rule)
     for row, what in zip(rows, whats):
-        lines.append(f"{row.name:<9} {what:<{w}} {str(row.output_shape):>14} "
-                     f"{row.parameters:>11,}")
-    lines += [rule, f"{'total':<9} {'':<{w}} {'':>14} "
-                    f"{sum(r.parameters for r in rows):>11,}"]
+        lines.append(f"{row.name:<8} {what:<{w}} {str(row.output_shape):>12} "
+                     f"{row.parameters:>10,}")
+    lines += [rule, f"{'total':<8} {'':<{w}} {'':>12} "
+                    f"{sum(r.parameters for r in rows):>10,}"]
     return "\n".join(lines)
