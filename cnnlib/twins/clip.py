@@ -37,7 +37,8 @@ from cnnlib.train.history import History
 
 __all__ = ["ImageEncoder", "BagOfWordsEncoder", "TinyCLIP", "clip_loss_torch",
            "NumpyClipLoss", "train_clip", "encode_images", "encode_texts",
-           "MAX_LOGIT_SCALE", "INIT_TEMPERATURE", "pick_device"]
+           "MAX_LOGIT_SCALE", "INIT_TEMPERATURE", "pick_device", "AttributeClassifier",
+           "train_attribute_classifier", "predict_attributes"]
 
 #: CLIP's ceiling for the multiplier s = exp(logit_scale): similarities of unit vectors
 #: lie in [-1, 1], so the logits stay within [-100, 100].
@@ -252,3 +253,76 @@ def encode_texts(model: TinyCLIP, ids: np.ndarray) -> np.ndarray:
     device = next(model.parameters()).device
     return model.encode_text(torch.as_tensor(np.asarray(ids, dtype=np.int64),
                                              device=device)).cpu().numpy()
+
+
+# ------------------------------------------------------- the supervised baseline
+class AttributeClassifier(nn.Module):
+    """The same image encoder with one linear head per attribute: the supervised
+    baseline of chapter 12, trained on the labels instead of the captions.
+    ``forward(images)`` returns a dict of logits, one (N, K_a) tensor per attribute."""
+
+    def __init__(self, classes: dict[str, int], image_size: int = 32, width: int = 128):
+        super().__init__()
+        self.image_encoder = ImageEncoder(image_size, width=width)
+        self.heads = nn.ModuleDict({name: nn.Linear(width, k) for name, k in classes.items()})
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        h = self.image_encoder(images)
+        return {name: head(h) for name, head in self.heads.items()}
+
+
+def train_attribute_classifier(model: AttributeClassifier, images: np.ndarray,
+                               labels: dict[str, np.ndarray], *, epochs: int = 5,
+                               batch_size: int = 128, lr: float = 3e-3, device=None,
+                               seed: int = 0, progress: bool = True) -> History:
+    """Train with the sum of one cross-entropy per attribute (Adam, cosine schedule,
+    seeded shuffles). Returns a History with the mean loss per epoch."""
+    from tqdm.auto import tqdm
+
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if set(labels) != set(model.heads):
+        raise ValueError(f"labels must have one array per head {sorted(model.heads)}, got "
+                         f"{sorted(labels)}")
+    device = pick_device(device)
+    model.to(device)
+    rng = as_rng(seed)
+    x_all = torch.as_tensor(np.asarray(images, dtype=np.float32), device=device)
+    y_all = {k: torch.as_tensor(np.asarray(v, dtype=np.int64), device=device)
+             for k, v in labels.items()}
+    steps = max(len(images) // batch_size, 1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs * steps)
+    history = History()
+    for _ in tqdm(range(epochs), desc="training the supervised baseline",
+                  disable=not progress):
+        model.train()
+        order = torch.as_tensor(rng.permutation(len(images)), device=device)
+        total = 0.0
+        for step in range(steps):
+            batch = order[step * batch_size:(step + 1) * batch_size]
+            out = model(x_all[batch])
+            loss = sum(nn.functional.cross_entropy(out[k], y_all[k][batch]) for k in out)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += float(loss.detach())
+        history.log(loss=total / steps)
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def predict_attributes(model: AttributeClassifier, images: np.ndarray,
+                       batch_size: int = 1024) -> dict[str, np.ndarray]:
+    """The most likely class of every attribute: {name: int64 (N,)}."""
+    model.eval()
+    device = next(model.parameters()).device
+    parts: dict[str, list] = {k: [] for k in model.heads}
+    for i in range(0, len(images), batch_size):
+        out = model(torch.as_tensor(np.asarray(images[i:i + batch_size], dtype=np.float32),
+                                    device=device))
+        for k, v in out.items():
+            parts[k].append(v.argmax(dim=1).cpu().numpy())
+    return {k: np.concatenate(v) for k, v in parts.items()}
