@@ -5,7 +5,9 @@
   conversion to PyTorch's (weight, bias) (chapters 1-3);
 * :mod:`~cnnlib.models.mlp`: a multi-layer network written in the Theta notation, with
   forward propagation and backpropagation spelled out (chapter 2);
-* :mod:`~cnnlib.models.multiclass`: one-vs-rest and softmax regression (chapter 3).
+* :mod:`~cnnlib.models.multiclass`: one-vs-rest and softmax regression (chapter 3);
+* :mod:`~cnnlib.models.zero_shot`: a classifier written in words, from CLIP embeddings
+  (chapter 12).
 """
 from __future__ import annotations
 

@@ -102,9 +102,10 @@ class TinyCLIP(nn.Module):
     s = exp(logit_scale)."""
 
     def __init__(self, vocab_size: int, image_size: int = 32, embed_dim: int = 64,
-                 width: int = 128, word_dim: int = 64):
+                 width: int = 128, word_dim: int = 64,
+                 channels: Sequence[int] = (32, 32, 64)):
         super().__init__()
-        self.image_encoder = ImageEncoder(image_size, width=width)
+        self.image_encoder = ImageEncoder(image_size, channels, width)
         self.text_encoder = BagOfWordsEncoder(vocab_size, word_dim, width)
         self.image_projection = nn.Linear(width, embed_dim, bias=False)
         self.text_projection = nn.Linear(width, embed_dim, bias=False)
