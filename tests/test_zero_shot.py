@@ -154,3 +154,28 @@ def test_train_clip_rejects_mismatched_data(tiny):
     with pytest.raises(ValueError, match="loss must be one of"):
         train_clip(model, data.images, vocab.encode(data.captions), loss="jax",
                    progress=False)
+
+
+def test_the_shapes_classifiers_and_report(tiny):
+    from cnnlib.data.shapes import make_captioned_shapes
+    from cnnlib.twins.clip import TinyCLIP
+    from cnnlib.twins import clip_shapes as CS
+    data, vocab = tiny
+    torch.manual_seed(3)
+    model = TinyCLIP(len(vocab), embed_dim=16, width=32)
+    assert CS.pair_classifier(model, vocab).shape == (36, 16)
+    assert CS.combination_classifier(model, vocab).shape == (288, 16)
+    # class k of the pair classifier is the pair code shape * 6 + colour
+    assert CS.PAIR_NAMES[2 * 6 + 4] == "blue triangle"
+    combo = CS.COMBINATIONS[137]
+    prompt = CS.combination_prompts()[137][0]
+    words = prompt.split()
+    assert [S for S in ("small", "large") if S in words][0] == ("small", "large")[combo[3]]
+    test = make_captioned_shapes(40, rng=9)
+    report = CS.zero_shot_report(model, vocab, test)
+    assert set(report) == {"pair (36 classes)", "shape", "colour", "position", "size",
+                           "shape and colour"}
+    assert all(0.0 <= v <= 1.0 for v in report.values())
+    with pytest.raises(KeyError, match="'picture'"):
+        CS.pair_classifier(model, vocab, ["a picture of a {}"])
+    assert CS.pair_classifier(model, vocab, ["a picture of a {}"], unknown="unk").shape == (36, 16)

@@ -60,7 +60,7 @@ class ImageEncoder(nn.Module):
     then a fully connected layer. S must be divisible by 8. Batch normalisation
     (chapter 9) is what lets it learn shapes, not only colours, within a minute."""
 
-    def __init__(self, image_size: int = 32, channels: Sequence[int] = (32, 32, 64),
+    def __init__(self, image_size: int = 32, channels: Sequence[int] = (16, 32, 32),
                  width: int = 128):
         super().__init__()
         if image_size % 8:
@@ -103,7 +103,7 @@ class TinyCLIP(nn.Module):
 
     def __init__(self, vocab_size: int, image_size: int = 32, embed_dim: int = 64,
                  width: int = 128, word_dim: int = 64,
-                 channels: Sequence[int] = (32, 32, 64)):
+                 channels: Sequence[int] = (16, 32, 32)):
         super().__init__()
         self.image_encoder = ImageEncoder(image_size, channels, width)
         self.text_encoder = BagOfWordsEncoder(vocab_size, word_dim, width)
