@@ -164,7 +164,7 @@ class NumpyClipLoss(torch.autograd.Function):
 
 # ---------------------------------------------------------------------- training
 def train_clip(model: TinyCLIP, images: np.ndarray, ids: np.ndarray, *, epochs: int = 10,
-               batch_size: int = 256, lr: float = 3e-3, weight_decay: float = 1e-4,
+               batch_size: int = 128, lr: float = 3e-3, weight_decay: float = 1e-4,
                loss: str = "numpy", device=None, seed: int = 0, progress: bool = True,
                evaluate: Callable[[TinyCLIP, int], dict] | None = None) -> History:
     """Train ``model`` with the symmetric contrastive loss; returns a :class:`History`.

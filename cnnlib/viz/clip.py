@@ -33,7 +33,8 @@ def clip_overview(images: np.ndarray, captions: Sequence[str], similarity: np.nd
     images : (N, 3, H, W) a few training images; captions : their N captions;
     similarity : (N, N) cosine similarities of their embeddings (row: image);
     classnames : K label words for the classifier; new_image : (3, H, W);
-    scores : (K,) the new image's similarity to each class embedding.
+    scores : (K,) the new image's probability for each class (a softmax of the scaled
+        similarities), drawn as bars.
     Returns the Figure.
     """
     import matplotlib.pyplot as plt
@@ -52,7 +53,7 @@ def clip_overview(images: np.ndarray, captions: Sequence[str], similarity: np.nd
     x0, y0 = 3.8, 0.6                      # bottom-left corner of the N x N grid
     for i in range(n):
         yi = y0 + (n - 1 - i) * cell
-        ax.imshow(images[i].transpose(1, 2, 0), extent=(0.2, 0.2 + cell * 0.9, yi,
+        ax.imshow(images[i].transpose(1, 2, 0), extent=(0.1, 0.1 + cell * 0.9, yi,
                                                         yi + cell * 0.9))
         ax.text(x0 - 0.1, yi + cell / 2, f"$I_{i + 1}$", ha="right", va="center")
         ax.text(x0 + (i + 0.5) * cell, y0 + n * cell + 0.15, f"$T_{i + 1}$", ha="center",
@@ -64,9 +65,10 @@ def clip_overview(images: np.ndarray, captions: Sequence[str], similarity: np.nd
                                        facecolor=plt.cm.viridis((v + 1) / 2),
                                        edgecolor="gold" if i == j else "white",
                                        linewidth=2.5 if i == j else 0.5))
-    _box(ax, 1.35, y0 + n * cell / 2 - 0.6, 1.6, 1.2, "image\nencoder", "#cfe2f3")
-    _arrow(ax, 0.25 + cell, y0 + n * cell / 2, 1.35, y0 + n * cell / 2)
-    _arrow(ax, 2.95, y0 + n * cell / 2, x0 - 0.45, y0 + n * cell / 2)
+    mid = y0 + n * cell / 2
+    _box(ax, 1.55, mid - 0.6, 1.5, 1.2, "image\nencoder", "#cfe2f3")
+    _arrow(ax, 0.15 + cell * 0.9, mid, 1.55, mid)
+    _arrow(ax, 3.05, mid, x0 - 0.45, mid)
     _box(ax, x0 + 1.0, 8.4, 4.0, 0.9, "text encoder", "#f4cccc")
     _arrow(ax, x0 + 3.0, 8.4, x0 + 3.0, y0 + n * cell + 0.6)
     ax.text(x0 + 3.0, 9.75, "; ".join(f'"{c}"' for c in captions[:2]) + "; ...",
@@ -95,12 +97,13 @@ def clip_overview(images: np.ndarray, captions: Sequence[str], similarity: np.nd
     best = int(np.argmax(scores))
     for c, name in enumerate(classnames):
         y = 5.6 - c * (5.0 / k)
-        width = 3.5 * max(float(scores[c]), 0.0)
+        width = 4.0 * float(np.clip(scores[c], 0.0, 1.0))
         ax.add_patch(plt.Rectangle((4.2, y - 0.2), width, 0.4,
                                    facecolor="C2" if c == best else "0.75"))
+        ax.text(4.3 + width, y, f"{float(scores[c]):.2f}", va="center", fontsize=8)
         ax.text(4.1, y, name, ha="right", va="center", fontsize=8.5,
                 fontweight="bold" if c == best else "normal")
-    ax.text(6.5, 7.75, "$I \\cdot W_k$", va="center")
+    ax.text(6.3, 7.75, "softmax of\n$s\\, I \\cdot W_k$", va="center", fontsize=9)
     ax.text(5, 0.1, f"prediction: {template.format(classnames[best])}", ha="center",
             fontsize=9.5, fontweight="bold")
     fig.suptitle("CLIP: match captions to images, then write a classifier in words")
