@@ -1,5 +1,7 @@
 """cnnlib.viz.animate: the step-by-step convolution pictures show cnnlib's own numbers,
 one step per output, and the animation's HTML is self-contained."""
+import base64
+import json
 import re
 import subprocess
 import sys
@@ -142,11 +144,14 @@ def test_animation_html_has_one_frame_per_output_and_loads_nothing(signal, kerne
     assert plt.get_fignums() == before                     # its figure is closed
     assert "http:" not in html and "https:" not in html and "<link" not in html
     assert re.findall(r'(?:src|href)\s*=\s*"(?!data:image/png;base64,)', html) == []
-    match = re.search(r"var frames = \[(.*?)\];", html, re.S)
-    encoded = re.findall(r'"([A-Za-z0-9+/=]+)"', match.group(1))
-    assert len(encoded) == frames
-    assert all(f.startswith("iVBORw0KGgo") for f in encoded)      # PNG signature
-    assert f'max="{frames - 1}"' in html and "500" in html
+    data = json.loads(re.search(r'class="cnnlib-player-data">(.*?)</script>', html,
+                                re.S).group(1))
+    assert len(data["index"]) == frames and data["interval"] == 500
+    assert len(data["frames"]) == frames                    # every step looks different
+    assert all(base64.b64decode(f).startswith(b"\x89PNG") for f in data["frames"])
+    assert data["sliders"] == [{"name": "step",
+                                "labels": [str(k + 1) for k in range(frames)]}]
+    assert f'max="{frames - 1}"' in html and "cnnlib-player-play" in html
     ids = set(re.findall(r'id="(cnnlib-player-[0-9a-f]+)', html))
     assert len(ids) == 1
 

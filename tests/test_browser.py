@@ -4,8 +4,11 @@ Builds the book once for this module, the way `make book` does (into _build/, sh
 its execution cache, so after a `make book` only Jupyter Book runs again), serves
 _build/html on 127.0.0.1 and opens the front page, every chapter and every slide deck.
 Each page must load nothing from outside this machine, log no errors, typeset its
-math, decode every figure and render its widgets; a deck must move on with the arrow
-key. Screenshots land in _build/screenshots/.
+math with no equation wider than the text column, decode every figure at a size whose
+labels can be read, show no dead widget, no progress-bar timings and no raw
+reStructuredText; every interactive figure's slider, dragged with the mouse, must change
+the picture; a deck must move on with the arrow key. Screenshots land in
+_build/screenshots/.
 
 Needs Chromium at /usr/bin/chromium (Debian: `apt-get install chromium`); without it
 the tests are skipped with a warning.
@@ -26,7 +29,16 @@ from urllib.parse import urlparse
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from cnnlib.viz.interactive import FRAME_DPI  # noqa: E402
+
 CHROMIUM = Path("/usr/bin/chromium")
+# A figure's text is readable when the page shows at least this many pixels per inch
+# of the figure: 10-point tick labels are then >= 8.3 px high. Notebook figures are
+# PNGs at 100 dpi (matplotlib's inline default), an interactive figure's frames at
+# FRAME_DPI.
+MIN_PIXELS_PER_INCH = 60
+FIGURE_DPI = 100
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -201,29 +213,104 @@ def test_front_page(visit, site):
     page.check_clean()
 
 
+WIDE_EQUATIONS = """Array.from(document.querySelectorAll('mjx-container[display="true"]'))
+    .filter(m => m.scrollWidth > m.clientWidth + 1)
+    .map(m => [(m.closest('section') || {}).id, m.scrollWidth, m.clientWidth,
+               m.textContent.slice(0, 60)])"""
+
+SMALL_FIGURES = """([minimum, figureDpi, frameDpi]) => Array.from(
+        document.querySelectorAll('.cell_output img, .output img'))
+    .filter(i => i.naturalWidth > 0)
+    .map(i => {
+        const dpi = i.closest('.cnnlib-player') ? frameDpi : figureDpi;
+        return [i.clientWidth * dpi / i.naturalWidth, i.naturalWidth, i.clientWidth,
+                (i.closest('section') || {}).id];
+    })
+    .filter(x => x[0] < minimum)"""
+
+
+def _drag_first_slider(page, player, name: str | None = None) -> tuple[str, str]:
+    """Drag the player's first slider with the mouse, from its start to the far end;
+    returns the frame key before and after (and screenshots the player when named)."""
+    slider = player.locator("input.cnnlib-player-slider").first
+    player.evaluate("e => e.scrollIntoView({block: 'center'})")
+    page.wait_for_timeout(200)
+    before_key, before_src = player.get_attribute("data-frame"), \
+        player.locator("img").get_attribute("src")
+    if name:
+        player.screenshot(path=str(SCREENSHOTS / f"{name}_before.png"))
+    box = slider.bounding_box()
+    value, top = int(slider.input_value()), int(slider.get_attribute("max"))
+    # the thumb sits at value / max of the track; drag it to the other end
+    start_x = box["x"] + 8 + (box["width"] - 16) * value / max(top, 1)
+    end_x = box["x"] + (2 if value > top / 2 else box["width"] - 2)
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(start_x, y)
+    page.mouse.down()
+    page.mouse.move((start_x + end_x) / 2, y, steps=5)
+    page.mouse.move(end_x, y, steps=5)
+    page.mouse.up()
+    page.wait_for_timeout(300)
+    after_key, after_src = player.get_attribute("data-frame"), \
+        player.locator("img").get_attribute("src")
+    if name:
+        player.screenshot(path=str(SCREENSHOTS / f"{name}_after.png"))
+    assert after_key != before_key, f"dragging the slider did not move it ({before_key})"
+    assert after_src != before_src, f"the picture did not change ({before_key} -> {after_key})"
+    return before_key, after_key
+
+
 @pytest.mark.parametrize("stem", _or_skip(CHAPTERS, "chapters (book/NN_*.ipynb)"))
 def test_chapter_page(visit, stem):
     page = visit(f"{stem}.html")
     maths, typeset, tex_errors = _wait_for_math_v3(page.page)
     assert typeset == maths, f"{maths - typeset} of {maths} formulas were not typeset"
     assert tex_errors == 0, f"{tex_errors} formulas have TeX errors (red in the page)"
+    wide = page.page.evaluate(WIDE_EQUATIONS)
+    assert wide == [], f"equations wider than the text column (section, width, column): {wide}"
+    # An interactive figure shows its kernel-free twin, once: no widget is left to
+    # render (a static page has no kernel to drive it), progress bars are plain text.
     views, rendered = _wait_for_widgets(page.page)
-    if views:
-        assert rendered > 0, "the page has widgets but none was rendered"
-        empty = page.page.evaluate("""Array.from(document.querySelectorAll('.widget-output'))
-            .filter(e => e.innerText.trim() === '' && !e.querySelector('img')).length""")
-        assert empty == 0, f"{empty} interact output(s) show nothing (no stored state?)"
+    assert views == 0 and rendered == 0, f"{views} widget view(s) left on a static page"
+    text = page.page.inner_text("article")
+    for raw in (":math:`", ":func:`", ":class:`"):
+        assert raw not in text, f"the page shows raw reStructuredText {raw!r}"
+    timings = re.findall(r"\d\d:\d\d<[\d:?]+|\b\d+(?:\.\d+)?\s*(?:it|epoch|batch)/s\b", text)
+    assert timings == [], f"progress-bar timings left in the page: {timings}"
     page.check_images()
+    small = page.page.evaluate(SMALL_FIGURES, [MIN_PIXELS_PER_INCH, FIGURE_DPI, FRAME_DPI])
+    assert small == [], ("figures shrunk until their labels cannot be read (pixels per "
+                         f"figure inch, natural width, shown width, section): {small}")
+    players = page.page.locator(".cnnlib-player")
+    showcase = stem == _showcase_chapter()
+    for k in range(players.count()):
+        _drag_first_slider(page.page, players.nth(k),
+                           name="chapter_player" if showcase and k == 0 else None)
     assert page.page.locator("h1").first.inner_text().strip(), "the chapter has no title"
-    if stem == _showcase_chapter():
+    if showcase:
+        page.page.evaluate("window.scrollTo(0, 0)")
         page.page.screenshot(path=str(SCREENSHOTS / "chapter.png"))
-        for selector, name in ((".cell_output img", "chapter_figure.png"),
-                               (".widget-slider", "chapter_widget.png")):
-            target = page.page.locator(selector).first
-            if target.count():
-                target.evaluate("e => e.scrollIntoView({block: 'center'})")
-                page.page.wait_for_timeout(300)
-                page.page.screenshot(path=str(SCREENSHOTS / name))
+        target = page.page.locator(".cell_output img").first
+        if target.count():
+            target.evaluate("e => e.scrollIntoView({block: 'center'})")
+            page.page.wait_for_timeout(300)
+            page.page.screenshot(path=str(SCREENSHOTS / "chapter_figure.png"))
+    page.check_clean()
+
+
+def test_preface_shows_the_cross_check_table(visit):
+    stem = next((c for c in CHAPTERS if c.startswith("00_")), None)
+    if stem is None:
+        pytest.skip("no preface")
+    page = visit(f"{stem}.html")
+    headers = page.page.evaluate("""Array.from(document.querySelectorAll('table th'))
+        .map(th => th.innerText.trim())""")
+    assert {"op", "device", "dtype", "forward error", "gradient error"} <= set(headers), headers
+    assert "| op | device |" not in page.page.inner_text("article")
+    wide = page.page.evaluate("""Array.from(document.querySelectorAll('.cell_output table'))
+        .map(t => [t.scrollWidth, t.closest('.cell_output').clientWidth])
+        .filter(([table, column]) => table > column + 1)""")
+    assert wide == [], f"printed tables wider than the column (table, column): {wide}"
     page.check_clean()
 
 
@@ -262,7 +349,7 @@ def test_slide_deck(visit, stem):
         assert typeset > 0, "the deck has math but none was typeset"
     assert p.locator(".MathJax_Error, .mjx-merror, merror").count() == 0, "TeX errors in the deck"
     views, rendered = _wait_for_widgets(p)
-    assert rendered > 0 or not views, "the deck has widgets but none was rendered"
+    assert views == 0, f"{views} widget view(s) left in a static deck"
     page.check_images()
     before = p.evaluate(SLIDE_POSITION)
     if total > 1:

@@ -21,6 +21,7 @@ sys.path.insert(0, str(REPO / "tools"))
 import build_book  # noqa: E402
 import build_slides  # noqa: E402
 import offline_assets  # noqa: E402
+import site_outputs  # noqa: E402
 
 
 # ----------------------------------------------------------------- table of contents
@@ -132,16 +133,129 @@ def test_preface_keeps_its_headings(project):
     assert title == "Preface"
 
 
-def test_cache_key_follows_notebook_and_library(tmp_path):
-    nb = tmp_path / "book" / "01_a.ipynb"
-    nb.parent.mkdir()
-    nb.write_text("one")
-    first = build_book.cache_path(tmp_path / "cache", nb, "lib1")
-    assert first == build_book.cache_path(tmp_path / "cache", nb, "lib1")
-    assert first != build_book.cache_path(tmp_path / "cache", nb, "lib2")
-    nb.write_text("two")
-    assert first != build_book.cache_path(tmp_path / "cache", nb, "lib1")
-    assert first.parent.name == "book" and first.name.startswith("01_a.")
+# ----------------------------------------------------------------- static pages
+
+VIEW = site_outputs.WIDGET_VIEW
+
+
+def _widgets_notebook(states: dict, *outputs) -> nbformat.NotebookNode:
+    nb = _notebook("# Widgets")
+    cell = nbformat.v4.new_code_cell("...")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=data, metadata=meta)
+                    for data, meta in outputs]
+    nb.cells.append(cell)
+    nb.metadata["widgets"] = {site_outputs.WIDGET_STATE: {
+        "state": {mid: {"model_name": name, "state": state}
+                  for mid, (name, state) in states.items()},
+        "version_major": 2, "version_minor": 0}}
+    return nb
+
+
+INTERACT = {  # an ipywidgets interactive: a box with a slider and an output area
+    "box": ("VBoxModel", {"children": ["IPY_MODEL_slider", "IPY_MODEL_out"],
+                          "layout": "IPY_MODEL_boxlayout"}),
+    "slider": ("SelectionSliderModel", {"index": 0, "layout": "IPY_MODEL_sliderlayout"}),
+    "out": ("OutputModel", {"outputs": [{"data": {"image/png": "iVBOR..."}}]}),
+    "boxlayout": ("LayoutModel", {}), "sliderlayout": ("LayoutModel", {}),
+}
+TQDM = {
+    "bar": ("HBoxModel", {"children": ["IPY_MODEL_left", "IPY_MODEL_progress",
+                                       "IPY_MODEL_right"]}),
+    "left": ("HTMLModel", {"value": "logistic\u2007regression:\u2007100%"}),
+    "progress": ("FloatProgressModel", {"value": 30.0, "max": 30.0}),
+    "right": ("HTMLModel", {"value": "\u200730/30\u2007[00:00&lt;00:00,\u200794.91it/s,"
+                                     "\u2007loss=0.0613]"}),
+}
+
+
+def test_interactive_figure_keeps_only_its_twin_and_its_widget_state_goes():
+    twin = {"text/html": "<div class='cnnlib-player'>...</div>", "text/plain": "fig",
+            VIEW: {"model_id": "box", "version_major": 2, "version_minor": 0}}
+    nb = _widgets_notebook(INTERACT, (twin, {site_outputs.TWIN_METADATA: {"frames": 3}}))
+    site_outputs.prepare_outputs(nb)
+    data = nb.cells[-1].outputs[0].data
+    assert VIEW not in data and data["text/html"].startswith("<div class='cnnlib-player'>")
+    assert "widgets" not in nb.metadata          # nothing left to render: no widget code
+
+
+def test_unmarked_widgets_and_their_children_keep_their_state():
+    view = {VIEW: {"model_id": "box", "version_major": 2, "version_minor": 0},
+            "text/plain": "interactive(...)"}
+    nb = _widgets_notebook({**INTERACT, "orphan": ("LayoutModel", {})}, (view, {}))
+    assert site_outputs.prepare_outputs(nb) is None
+    assert VIEW in nb.cells[-1].outputs[0].data
+    assert set(site_outputs.widget_state(nb)) == set(INTERACT)      # the orphan went
+
+
+def test_progress_bar_becomes_one_line_without_timings():
+    bar = {VIEW: {"model_id": "bar", "version_major": 2, "version_minor": 0},
+           "text/plain": "logistic regression:   0%|          | 0/30 [00:00<?, ?it/s]"}
+    nb = _widgets_notebook(TQDM, (bar, {}))
+    assert site_outputs.progress_as_text(nb) == 1
+    assert nb.cells[-1].outputs[0].data == {
+        "text/plain": "logistic regression: 100%|██████████| 30/30 [loss=0.0613]"}
+    site_outputs.prune_widget_state(nb)
+    assert "widgets" not in nb.metadata
+
+
+@pytest.mark.parametrize("right, expected", [
+    ("\u200710/10\u2007[00:01&lt;00:00,\u2007\u20072.50s/it]", "10/10"),
+    ("\u2007300/300\u2007[00:00&lt;00:00,\u2007825.32it/s]", "300/300"),
+    ("\u20075/5\u2007[00:00&lt;00:00,\u2007?it/s]", "5/5"),
+    ("\u200710/10\u2007[00:03&lt;00:00,\u20072.70epoch/s,\u2007loss=0.08]",
+     "10/10 [loss=0.08]"),
+])
+def test_progress_timings_of_every_kind_are_dropped(right, expected):
+    states = dict(TQDM, right=("HTMLModel", {"value": right}))
+    nb = _widgets_notebook(states, ({VIEW: {"model_id": "bar"}}, {}))
+    site_outputs.progress_as_text(nb)
+    line = nb.cells[-1].outputs[0].data["text/plain"]
+    assert line.endswith(f"| {expected}") and "/s" not in line and "<" not in line
+
+
+@pytest.mark.parametrize("style, kept", [("", False), ("danger", True)])
+def test_a_bar_closed_unfinished_is_left_out_unless_it_failed(style, kept):
+    states = dict(TQDM, progress=("FloatProgressModel", {"value": 29.0, "max": 30.0,
+                                                         "bar_style": style}),
+                  right=("HTMLModel", {"value": "29/30 [00:01&lt;00:00, 25it/s]"}))
+    nb = _widgets_notebook(states, ({VIEW: {"model_id": "bar"}}, {}))
+    assert site_outputs.progress_as_text(nb) == 1
+    outputs = nb.cells[-1].outputs
+    assert len(outputs) == int(kept)
+    if kept:
+        assert outputs[0].data["text/plain"].endswith("| 29/30")
+
+
+def test_student_edition_drops_instructor_cells_and_text():
+    nb = _notebook("# A chapter", "Worked answers: [solutions](../solutions/01_a.ipynb).",
+                   "The end.")
+    nb.cells[1].metadata["tags"] = ["instructor"]
+    assert site_outputs.drop_instructor_cells(nb) == 1
+    assert [c.source for c in nb.cells] == ["# A chapter", "The end."]
+    text = ("Intro.\n<!-- BEGIN INSTRUCTOR -->\nSolved in [solutions](../solutions/x.ipynb)."
+            "\n<!-- END INSTRUCTOR -->\nMore.")
+    assert site_outputs.drop_instructor_text(text) == "Intro.\nMore."
+    assert site_outputs.solution_links(text) == ["](../solutions/x.ipynb)"]
+    assert site_outputs.solution_links("[ex](../exercises/x.ipynb)") == []
+
+
+def test_student_chapter_without_solution_links(project):
+    path = project / "executed.ipynb"
+    nbformat.write(_notebook("# 1. A single node\n\nText."), path)
+    text, _ = build_book.prepare_chapter(path, "01_a", project, project / "src",
+                                         edition="student")
+    last = nbformat.reads(text, as_version=4).cells[-1].source
+    assert "(path:../exercises/01_a.ipynb)" in last and "solutions" not in last
+    leaky = _notebook("# 1. A", "See [the answers](../solutions/01_a.ipynb).")
+    nbformat.write(leaky, path)
+    with pytest.raises(offline_assets.BuildError, match="tag the cell"):
+        build_book.prepare_chapter(path, "01_a", project, project / "src", "student")
+
+
+def test_book_renders_printed_markdown_tables():
+    config = yaml.safe_load((REPO / "book/_config.yml").read_text())
+    # the default, CommonMark, has no tables: the preface's table would show as text
+    assert config["sphinx"]["config"]["nb_render_markdown_format"] in ("gfm", "myst")
 
 
 # ----------------------------------------------------------------- offline configuration
@@ -217,7 +331,9 @@ def _write_sample(root: Path) -> None:
     one.cells.append(nbformat.v4.new_code_cell("print(6 * 7)"))
     two = _notebook("# Networks\n\n$$a^{(2)} = g(\\Theta^{(1)} x)$$",
                     "Practise with [the exercises](../exercises/02_networks.ipynb) and the "
-                    "[slides](../lectures/01_intro.ipynb); back to [chapter 1](01_logistic.ipynb).")
+                    "[slides](../lectures/01_intro.ipynb); back to [chapter 1](01_logistic.ipynb).",
+                    "Answers: [solved](../solutions/02_networks.ipynb).")
+    two.cells[-1].metadata["tags"] = ["instructor"]
     lecture = _notebook("# Lecture 1\n\n$$h_\\theta(x) = g(\\theta^T x)$$", "## Next slide")
     for cell in lecture.cells:
         cell.metadata["slideshow"] = {"slide_type": "slide"}
@@ -242,6 +358,34 @@ def sample_site(tmp_path_factory):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Open the book at" in result.stdout and "Done in" in result.stdout
     return root / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def student_site(sample_site):
+    """The same sample as a student edition (shares the execution cache)."""
+    root = sample_site.parents[1]
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tools/build_book.py"), "--root", str(root),
+         "--out", str(root / "_build"), "--edition", "student"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "student edition" in result.stdout
+    return root / "_build" / "student" / "html"
+
+
+def test_student_edition_has_no_solutions(sample_site, student_site):
+    assert (sample_site / "solutions").is_dir()
+    assert 'href="_downloads/' in (sample_site / "02_networks.html").read_text()
+    assert "Answers:" in (sample_site / "02_networks.html").read_text()
+    assert not (student_site / "solutions").exists()
+    for page in student_site.rglob("*.html"):
+        text = page.read_text()
+        assert "solutions/" not in text and ">solved<" not in text, page.name
+    two = (student_site / "02_networks.html").read_text()
+    assert "Answers:" not in two and "the exercises" in two
+    downloads = re.findall(r'href="(_downloads/[^"]+)"', (student_site / "index.html").read_text())
+    assert sorted(Path(d).name for d in downloads) == sorted(
+        ["01_logistic.ipynb", "02_networks.ipynb", "01_intro.ipynb"])
 
 
 def test_sample_build_has_numbered_chapters_in_order(sample_site):

@@ -11,6 +11,7 @@ LIGHT = {
         ("torch", "matplotlib", "sklearn", "skimage", "tqdm", "cnnlib.twins"),
     "cnnlib.checks, cnnlib.grade": ("torch", "matplotlib", "IPython", "nbclient"),
     "cnnlib.viz.widgets": ("matplotlib", "ipywidgets", "torch"),
+    "cnnlib._kernel": ("nbclient", "jupyter_client", "zmq", "IPython", "torch"),
 }
 
 

@@ -1,5 +1,6 @@
-"""cnnlib.viz.widgets: the plotting functions behind the chapter 5 widgets draw what they
-claim, and the kernel explorer's controls stay consistent with each other."""
+"""cnnlib.viz.widgets: the plotting functions behind the chapter 5 explorers draw what they
+claim, the kernel explorer's controls stay consistent with each other, and each explorer
+is an interactive figure whose kernel-free twin draws the same figures."""
 
 import numpy as np
 import pytest
@@ -67,8 +68,8 @@ def test_display_range():
 
 # ------------------------------------------------------------------ kernel explorer
 def test_kernel_explorer_controls_follow_each_other():
-    explorer = widgets.kernel_explorer(photos=("coins", "camera"), kernel="box blur",
-                                       size=64)
+    explorer = widgets.KernelExplorer(photos=("coins", "camera"), kernel="box blur",
+                                      size=64)
     np.testing.assert_array_equal(explorer.current_kernel(), BOX_BLUR)
     explorer.kernel.value = "sharpen"                       # menu -> nine weights
     np.testing.assert_array_equal(explorer.current_kernel(), SHARPEN)
@@ -87,8 +88,8 @@ def test_kernel_explorer_controls_follow_each_other():
 
 
 def test_kernel_explorer_colour_photo_and_validation():
-    explorer = widgets.kernel_explorer(photos=("camera", "astronaut"), photo="astronaut",
-                                       gray=False, size=32)
+    explorer = widgets.KernelExplorer(photos=("camera", "astronaut"), photo="astronaut",
+                                      gray=False, size=32)
     assert explorer.figure().axes[0].images[0].get_array().shape == (32, 32, 3)
     assert set(explorer.kernel.options) == {*GALLERY, "custom"}
     with pytest.raises(ValueError, match="kernel must be one of"):
@@ -124,7 +125,48 @@ def test_plot_padding_stride_rejects_a_window_that_does_not_fit():
         widgets.plot_padding_stride(5, 3, -1, 1)
 
 
-def test_padding_stride_explorer_builds_sliders():
-    ui = widgets.padding_stride_explorer()
-    names = {c.description for c in ui.children if hasattr(c, "description")}
-    assert {"image n", "kernel k", "padding p", "stride s"} <= names
+def test_padding_stride_explorer_frames_one_slider_at_a_time():
+    explorer = widgets.padding_stride_explorer()
+    assert explorer.names == ["n", "k", "p", "s"]
+    assert explorer.values_at(explorer.keys()[0]) == {"n": 5, "k": 3, "p": 1, "s": 2}
+    assert not explorer.grid and len(explorer.keys()) == 1 + 8 + 4 + 2 + 2
+    # a setting whose window fits draws plot_padding_stride, one that does not says why
+    fits = explorer.draw(n=6, k=3, p=0, s=2)
+    assert fits.axes[0].get_title().endswith("= 2  (2 x 2)")
+    too_big = explorer.draw(n=1, k=5, p=0, s=1)
+    assert "no output" in too_big.axes[0].get_title()
+    assert "larger than the padded input" in " ".join(t.get_text() for t in too_big.axes[0].texts)
+    assert tuple(fits.get_size_inches()) == tuple(too_big.get_size_inches())   # no jumps
+    # the live sliders step through the same positions
+    sliders = {c.description: c for c in explorer.widget.children if hasattr(c, "options")}
+    assert list(sliders) == ["n", "k", "p", "s"] and sliders["p"].value == 1
+
+
+def test_kernel_explorer_twin_offers_the_gallery_and_the_examples():
+    explorer = widgets.kernel_explorer(photos=("coins", "astronaut"), kernel="sharpen",
+                                       size=32)
+    assert explorer.labels["kernel"] == [*GALLERY, *widgets.EXPLORER_EXAMPLES]
+    assert explorer.labels["photo"] == ["coins", "astronaut"]
+    start = tuple(explorer.start[n] for n in explorer.names)
+    assert explorer.values_at(start) == {"kernel": "sharpen", "photo": "coins",
+                                         "colour": "grey"}
+    assert explorer.grid and len(explorer.keys()) == 10 * 2 * 2
+    # live: the explorer with its nine weights; static: show_filtered of each choice
+    assert isinstance(explorer.widget, type(widgets.KernelExplorer(size=8).widget))
+    fig = explorer.draw(kernel="horizontal edges", photo="astronaut", colour="colour")
+    assert fig.axes[0].images[0].get_array().shape == (32, 32, 3)
+    assert "horizontal edges" in fig._suptitle.get_text()
+    np.testing.assert_array_equal(
+        [float(t.get_text()) for t in fig.axes[1].texts],
+        widgets.EXPLORER_EXAMPLES["horizontal edges"].ravel())
+
+
+def test_explorer_examples_do_what_chapter_5_says():
+    rng = np.random.default_rng(3)
+    image = rng.random((9, 9))
+    ex = widgets.EXPLORER_EXAMPLES
+    assert ex["blur, centre 1.25"].sum() == 2.0 and ex["blur, centre 1.25"][1, 1] == 1.25
+    shifted = apply_kernel(image, ex["identity, shifted"], padding=0)
+    np.testing.assert_array_equal(shifted, image[1:-1, 2:])   # one pixel to the left
+    ramp = np.tile(np.arange(9.0)[:, None], (1, 9))           # brighter downwards
+    assert np.all(apply_kernel(ramp, ex["horizontal edges"], padding=0) == -6)

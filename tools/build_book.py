@@ -10,9 +10,11 @@ What happens, in order:
    reveal.js, jQuery) from package-lock.json into node_modules/, so no page loads
    anything from a CDN.
 2. Every chapter (book/NN_*.ipynb) and every lecture (lectures/NN_*.ipynb) is executed
-   in a fresh kernel, two at a time. Executed copies are cached in _build/.cache under a
-   key made of the notebook's content and cnnlib's source: an unchanged notebook is not
-   executed again.
+   in a fresh kernel, two at a time, by tools/execute.py, unless an identical execution
+   is cached in _build/.cache: the key covers the notebook, the cnnlib modules it imports
+   and the installed packages' versions, so editing one module re-executes only the
+   notebooks that import it. The test suite serves its notebook tests from the same
+   cache.
 3. The executed chapters are copied into a Jupyter Book source folder (_build/src) with
    a generated table of contents in file-name order; links to exercise, solution and
    lecture notebooks are pointed at their copies in the website. Jupyter Book (v1,
@@ -22,16 +24,19 @@ What happens, in order:
 5. The built pages are checked for anything they would load from the web
    (tools/offline_assets.py, which also holds the list of JavaScript files copied).
 
-The book opens at _build/html/index.html.
+What a static page cannot show is rewritten first (tools/site_outputs.py): an
+interactive figure keeps its kernel-free twin, a progress bar becomes a line of text.
+
+The book opens at _build/html/index.html. `--edition student` builds the same book
+without the solutions (no solution notebooks, no links to them, no cells tagged
+`instructor`) into _build/student/html, for instructors who hand the website to a class.
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as futures
 import contextlib
 import hashlib
-import multiprocessing
 import os
 import re
 import shutil
@@ -41,9 +46,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_slides import build_slides  # noqa: E402
-from offline_assets import (BOOK_ASSETS, FAVICON_SVG, OFFLINE_DIR, BuildError,  # noqa: E402
-                            copy_assets, ensure_node_modules, external_resources, say,
-                            write_if_changed)
+from execute import execute_all, strip_ansi as _strip_ansi  # noqa: E402
+from offline_assets import (BOOK_ASSETS, BOOK_CSS, BOOK_CSS_FILE, FAVICON_SVG,  # noqa: E402
+                            OFFLINE_DIR, BuildError, copy_assets, ensure_node_modules,
+                            external_resources, say, write_if_changed)
+from site_outputs import (drop_instructor_cells, drop_instructor_text,  # noqa: E402
+                          prepare_outputs, solution_links)
 
 # jsonschema (used by nbformat and Jupyter Book to validate files) imports rfc3987_syntax
 # when it is installed, which compiles a grammar for 5 s at every start. Only the "iri"
@@ -51,12 +59,11 @@ from offline_assets import (BOOK_ASSETS, FAVICON_SVG, OFFLINE_DIR, BuildError,  
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 REPO = Path(__file__).resolve().parents[1]
-# Bump to invalidate every cached execution (e.g. after changing how notebooks run).
-CACHE_VERSION = "1"
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_\-]+\.ipynb$")
 
 PRIVATE_MIME = "application/vnd.cnnlib."
 
+EDITIONS = ("instructor", "student")
 #: Unnumbered pages of book/ listed after the chapters, in this order.
 BACK_MATTER = ("closing.md",)
 
@@ -109,128 +116,6 @@ def check_numbering(chapters: list[str]) -> list[str]:
             warnings.append(f"{stem}.ipynb is shown as chapter {shown} (a chapter number "
                             "is missing or repeated before it)")
     return warnings
-
-
-# --------------------------------------------------------------------------- execution
-
-
-def source_digest(repo: Path) -> str:
-    """A hash of cnnlib's source (and data files): when it changes, notebooks rerun."""
-    h = hashlib.sha256()
-    package = repo / "cnnlib"
-    for path in sorted(package.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            h.update(path.relative_to(package).as_posix().encode() + b"\0")
-            h.update(path.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def cache_path(cache: Path, notebook: Path, cnnlib_digest: str) -> Path:
-    h = hashlib.sha256()
-    for part in (CACHE_VERSION.encode(), cnnlib_digest.encode(), notebook.read_bytes()):
-        h.update(part + b"\0")
-    return cache / notebook.parent.name / f"{notebook.stem}.{h.hexdigest()[:20]}.ipynb"
-
-
-def _strip_ansi(text: str) -> str:
-    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
-
-
-def execute_one(notebook: str, target: str, timeout: int,
-                threads: int | None = None) -> tuple[str, float, str | None]:
-    """Execute one notebook in a fresh kernel (in a worker process); write it to target.
-
-    The kernel's own log (start-up chatter, warnings) goes to target's folder as
-    NN_name.kernel.log rather than into the build's output.
-
-    Returns (notebook, seconds, error message or None).
-    """
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
-    # This runs in a worker process, so the environment changes stay here. The kernel
-    # must draw figures inline even when the caller set MPLBACKEND=Agg (the test suite
-    # does); and kernels side by side should not each claim every core.
-    os.environ.pop("MPLBACKEND", None)
-    if threads:
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            os.environ.setdefault(var, str(threads))
-    start = time.perf_counter()
-    src = Path(notebook)
-    out = Path(target)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    error = None
-    # A kernel client now and then waits forever for a message that never comes (the
-    # kernel sits idle; seen a few times in a hundred runs on a loaded machine). The
-    # per-cell timeout turns that into an error, and one retry in a fresh kernel gets
-    # past it; a notebook that really is broken fails both times.
-    for attempt in (1, 2):
-        nb = nbformat.read(src, as_version=4)
-        client = NotebookClient(
-            nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
-            resources={"metadata": {"path": str(src.parent)}})
-        try:
-            if any(cell.cell_type == "code" for cell in nb.cells):  # else no kernel needed
-                with open(out.parent / f"{src.stem}.kernel.log", "w") as log:
-                    client.execute(stderr=log, stdout=log)
-        except CellTimeoutError as exc:
-            error = f"a cell ran longer than {timeout} s (attempt {attempt}): {exc}"
-            continue
-        except (CellExecutionError, DeadKernelError) as exc:
-            lines = _strip_ansi(str(exc)).strip().splitlines()
-            return notebook, time.perf_counter() - start, "\n".join(lines[-25:])
-        except Exception as exc:  # a kernel that cannot start, a broken notebook file
-            return notebook, time.perf_counter() - start, f"{type(exc).__name__}: {exc}"
-        error = None
-        break
-    if error:
-        return notebook, time.perf_counter() - start, error
-    tmp = out.with_suffix(".tmp")
-    nbformat.write(nb, tmp)
-    tmp.replace(out)
-    return notebook, time.perf_counter() - start, None
-
-
-def execute_all(notebooks: list[Path], cache: Path, repo: Path, jobs: int, timeout: int,
-                force: bool) -> dict[Path, Path]:
-    """Executed copies of every notebook, from the cache where possible."""
-    digest = source_digest(repo)
-    targets = {nb: cache_path(cache, nb, digest) for nb in notebooks}
-    todo = [nb for nb in notebooks if force or not targets[nb].is_file()]
-    cached = len(notebooks) - len(todo)
-    if cached:
-        say(f"{cached} notebook(s) unchanged since their last run: using the cached outputs")
-    if todo:
-        say(f"Executing {len(todo)} notebook(s), {jobs} at a time ...")
-    threads = max(1, (os.cpu_count() or 2) // jobs) if jobs > 1 else None
-    failures = []
-    if todo:
-        # Fresh interpreters, one per notebook: a forked worker inherits the parent's
-        # ZeroMQ state (its background threads included), and a kernel client in such a
-        # child can wait forever for a reply that the kernel already sent.
-        context = multiprocessing.get_context("spawn")
-        with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                         max_tasks_per_child=1) as pool:
-            jobs_ = [pool.submit(execute_one, str(nb), str(targets[nb]), timeout, threads) for nb in todo]
-            for job in futures.as_completed(jobs_):
-                notebook, seconds, error = job.result()
-                name = f"{Path(notebook).parent.name}/{Path(notebook).name}"
-                if error:
-                    say(f"  FAILED   {name} after {seconds:.1f} s")
-                    failures.append((name, error))
-                else:
-                    say(f"  executed {name} in {seconds:.1f} s")
-    if failures:
-        report = "\n\n".join(f"--- {name} ---\n{error}" for name, error in failures)
-        raise BuildError(f"{len(failures)} notebook(s) failed to execute:\n\n{report}")
-    # Drop stale cache entries: older content or cnnlib, notebooks renamed or removed.
-    current = set(targets.values())
-    for folder in {target.parent for target in current}:
-        for old in folder.glob("*.ipynb"):
-            if old not in current:
-                old.unlink()
-    return targets
 
 
 # --------------------------------------------------------------------------- staging
@@ -298,8 +183,12 @@ def unnumber_headings(source: str) -> str:
     return "\n".join(lines)
 
 
-def prepare_chapter(executed: Path, stem: str, root: Path, src_dir: Path) -> tuple[str, str]:
-    """The executed chapter as it goes into the book, and its title."""
+def prepare_chapter(executed: Path, stem: str, root: Path, src_dir: Path,
+                    edition: str = "instructor") -> tuple[str, str]:
+    """The executed chapter as it goes into the book, and its title.
+
+    The student edition leaves out cells tagged `instructor` and every link to a
+    solution notebook."""
     import nbformat
 
     nb = nbformat.read(executed, as_version=4)
@@ -307,6 +196,9 @@ def prepare_chapter(executed: Path, stem: str, root: Path, src_dir: Path) -> tup
     numbered = not stem.startswith("00_")  # the preface stands outside the numbering
     exercise = root / "exercises" / f"{stem}.ipynb"
     solution = root / "solutions" / f"{stem}.ipynb"
+    student = edition == "student"
+    if student:
+        drop_instructor_cells(nb)
     links_exercise = False
     for cell in nb.cells:
         for output in cell.get("outputs", []):
@@ -324,34 +216,44 @@ def prepare_chapter(executed: Path, stem: str, root: Path, src_dir: Path) -> tup
             title = next((line[2:].strip() for line in cell.source.splitlines()
                           if line.startswith("# ")), None)
         cell.source = rewrite_links(cell.source, root, src_dir)
+    prepare_outputs(nb)   # interactive figures: their twin; progress bars: text
     if exercise.is_file() and not links_exercise:
         rel = lambda p: Path(os.path.relpath(p, src_dir)).as_posix()  # noqa: E731
         text = (":::{admonition} Exercises\n:class: tip\n"
                 f"Practise this chapter in its exercise notebook "
                 f"[exercises/{stem}.ipynb](path:{rel(exercise)})")
-        if solution.is_file():
+        if solution.is_file() and not student:
             text += f" (solved in [solutions/{stem}.ipynb](path:{rel(solution)}))"
         text += ". Open it in JupyterLab next to the book; each exercise ends with a check.\n:::"
         nb.cells.append(nbformat.v4.new_markdown_cell(text))
+    if student:
+        leaks = [link for cell in nb.cells if cell.cell_type == "markdown"
+                 for link in solution_links(cell.source)]
+        if leaks:
+            raise BuildError(f"{stem}.ipynb links to the solutions in the student "
+                             f"edition: {leaks}; tag the cell `instructor`")
     return nbformat.writes(nb), title or stem
 
 
 def front_page_contents(chapters: list[tuple[str, str]], lectures: list[tuple[str, str]],
-                        root: Path, src_dir: Path) -> str:
+                        root: Path, src_dir: Path, edition: str = "instructor") -> str:
     """Markdown tables of chapters (with exercise downloads) and slide decks."""
     rel = lambda p: Path(os.path.relpath(p, src_dir)).as_posix()  # noqa: E731
     out = []
+    solved = edition != "student"
     if chapters:
         out += ["## Chapters", "",
-                "Each chapter's exercise notebook, and the same notebook solved, to open in "
-                "JupyterLab next to the chapter.", "",
+                "Each chapter's exercise notebook" + (", and the same notebook solved,"
+                                                       if solved else "")
+                + " to open in JupyterLab next to the chapter.", "",
                 "| | chapter | exercises |", "| --- | --- | --- |"]
         number = 0
         for stem, title in chapters:
             label = "" if stem.startswith("00_") else str(number := number + 1)
             ex, sol = (root / d / f"{stem}.ipynb" for d in ("exercises", "solutions"))
             links = [f"[{name}](path:{rel(path)})" for name, path in
-                     (("exercises", ex), ("solved", sol)) if path.is_file()]
+                     (("exercises", ex), ("solved", sol))
+                     if path.is_file() and (solved or name != "solved")]
             out.append(f"| {label} | [{title}]({stem}.ipynb) | {' · '.join(links)} |")
         out.append("")
     if lectures:
@@ -382,7 +284,8 @@ def notebook_title(path: Path) -> str:
 
 
 def stage_book(root: Path, src: Path, modules: Path, executed: dict[Path, Path],
-               chapters: list[Path], lectures: list[Path]) -> list[str]:
+               chapters: list[Path], lectures: list[Path],
+               edition: str = "instructor") -> list[str]:
     """Assemble the Jupyter Book source folder; returns the files it holds."""
     book = root / "book"
     config = book / "_config.yml" if (book / "_config.yml").is_file() else REPO / "book/_config.yml"
@@ -397,14 +300,19 @@ def stage_book(root: Path, src: Path, modules: Path, executed: dict[Path, Path],
 
     titles = []
     for chapter in chapters:
-        text, title = prepare_chapter(executed[chapter], chapter.stem, root, src)
+        text, title = prepare_chapter(executed[chapter], chapter.stem, root, src, edition)
         write_if_changed(src / chapter.name, text)
         keep.add(chapter.name)
         titles.append((chapter.stem, title))
     lecture_titles = [(lec.stem, notebook_title(lec)) for lec in lectures]
 
     text = intro.read_text(encoding="utf-8")
-    generated = front_page_contents(titles, lecture_titles, root, src)
+    if edition == "student":
+        text = drop_instructor_text(text)
+        if solution_links(text):
+            raise BuildError(f"the front page links to the solutions in the student "
+                             f"edition: {solution_links(text)}")
+    generated = front_page_contents(titles, lecture_titles, root, src, edition)
     if GENERATED_BEGIN in text and GENERATED_END in text:
         head, _, tail = text.partition(GENERATED_BEGIN)
         _, _, tail = tail.partition(GENERATED_END)
@@ -428,6 +336,7 @@ def stage_book(root: Path, src: Path, modules: Path, executed: dict[Path, Path],
 
     copy_assets(modules, src / OFFLINE_DIR, BOOK_ASSETS)
     write_if_changed(src / OFFLINE_DIR / "favicon.svg", FAVICON_SVG)
+    write_if_changed(src / OFFLINE_DIR / BOOK_CSS_FILE, BOOK_CSS)
     for stale in src.iterdir():  # chapters renamed or removed since the last build
         if stale.name not in keep:
             shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
@@ -460,8 +369,14 @@ def build_html(src: Path, html: Path, doctrees: Path) -> list[str]:
 
 
 def build(root: Path, out: Path, jobs: int = 2, timeout: int = 180, force: bool = False,
-          slides: bool = True) -> Path:
-    """Everything `make book` does; returns the path of index.html."""
+          slides: bool = True, edition: str = "instructor") -> Path:
+    """Everything `make book` does; returns the path of index.html.
+
+    The student edition shares the execution cache (out/.cache) and is built into
+    out/student/ (src, html, doctrees) so that the two editions can live side by side.
+    """
+    if edition not in EDITIONS:
+        raise BuildError(f"edition must be one of {list(EDITIONS)}, got {edition!r}")
     from filelock import FileLock
 
     start = time.perf_counter()
@@ -485,30 +400,48 @@ def build(root: Path, out: Path, jobs: int = 2, timeout: int = 180, force: bool 
                                jobs, timeout, force)
         lap("execution")
 
-        src, html = out / "src", out / "html"
-        stage_book(root, src, modules, executed, chapters, lectures if slides else [])
-        say("Building the HTML book (Jupyter Book) ...")
-        for line in build_html(src, html, out / ".doctrees"):
+        site = out / "student" if edition == "student" else out
+        src, html = site / "src", site / "html"
+        stage_book(root, src, modules, executed, chapters, lectures if slides else [],
+                   edition)
+        say(f"Building the HTML book (Jupyter Book, {edition} edition) ...")
+        for line in build_html(src, html, site / ".doctrees"):
             if "WARNING" in line or "ERROR" in line:
                 say(f"  {line}")
         lap("Jupyter Book")
         if slides:
             # Exercise and solution notebooks that decks link to (../exercises/NN_x.ipynb).
             for folder in ("exercises", "solutions"):
+                if folder == "solutions" and edition == "student":
+                    shutil.rmtree(html / folder, ignore_errors=True)
+                    continue
                 for nb in numbered_notebooks(root / folder):
                     write_if_changed(html / folder / nb.name, nb.read_bytes())
 
             def prepare(nb) -> None:
+                if edition == "student":
+                    drop_instructor_cells(nb)
+                prepare_outputs(nb)   # interactive figures: their twin; bars: text
                 for cell in nb.cells:
                     if cell.cell_type == "markdown":
                         cell.source = rewrite_links(cell.source, root, html / "slides",
                                                     for_slides=True)
 
+            # A deck is rebuilt when its notebook, its template or this rewriting changes.
+            rewriting = hashlib.sha256((Path(__file__).parent / "site_outputs.py")
+                                       .read_bytes()).hexdigest()[:12]
             decks = build_slides({lec.stem: executed[lec] for lec in lectures},
-                                 html / "slides", modules, cache / "slides.json", prepare)
+                                 html / "slides", modules,
+                                 cache / f"slides-{edition}-{rewriting}.json", prepare)
             say(f"Built {len(decks)} slide deck(s) in {html / 'slides'}")
             lap("slides")
         index = html / "index.html"
+        if edition == "student":
+            leaks = [p for p in html.rglob("*.html")
+                     if re.search(r'href="[^"]*solutions/', p.read_text(errors="replace"))]
+            if leaks:
+                raise BuildError("the student edition links to the solutions in: "
+                                 + ", ".join(p.name for p in leaks))
         outside = external_resources(html)
         if outside:
             raise BuildError("the built pages would load these from the web (a reader "
@@ -534,10 +467,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true",
                         help="execute every notebook again, ignoring the cache")
     parser.add_argument("--no-slides", action="store_true", help="skip the lecture slides")
+    parser.add_argument("--edition", choices=EDITIONS, default="instructor",
+                        help="instructor (default): everything, solutions included; "
+                             "student: no solution notebooks or links, no cells tagged "
+                             "`instructor`, built into OUT/student/html")
     args = parser.parse_args(argv)
     try:
         build(args.root.resolve(), args.out.resolve(), jobs=max(1, args.jobs),
-              timeout=args.timeout, force=args.force, slides=not args.no_slides)
+              timeout=args.timeout, force=args.force, slides=not args.no_slides,
+              edition=args.edition)
     except BuildError as exc:
         print(f"\nThe book build failed: {exc}", file=sys.stderr)
         return 1

@@ -87,6 +87,14 @@ WIDGETS_SETUP_JS = """\
 })();
 """
 WIDGETS_SETUP = "jupyter-widgets-setup.js"
+# The book's own style sheet (book/_config.yml: html_css_files). Tables that code prints
+# (the preface's cross-check table) are data, not prose: a smaller font and tighter
+# cells let them fit the text column instead of scrolling sideways.
+BOOK_CSS = """\
+.cell_output table { font-size: 0.8em; }
+.cell_output table th, .cell_output table td { padding: 0.2em 0.45em; }
+"""
+BOOK_CSS_FILE = "book.css"
 # The tab icon (book/_config.yml: html.favicon): a 3x3 filter, the book's running example.
 FAVICON_SVG = """\
 <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 30 30">

@@ -21,15 +21,17 @@ first, see :mod:`cnnlib.models.theta`) and are also exposed under scikit-learn's
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from cnnlib import functional as F
-from cnnlib._validate import as_float_array, as_rng, check_positive_int, check_shape
+from cnnlib._validate import (as_float_array, as_rng, check_bool, check_number,
+                              check_positive_int, check_shape)
 from cnnlib.models.theta import theta_to_wb, wb_to_theta
+from cnnlib.train.batches import iterate_minibatches
+from cnnlib.train.history import History
 
-__all__ = ["LogisticRegression", "cost_and_gradient", "NotFittedError"]
+__all__ = ["LogisticRegression", "cost_and_gradient", "NotFittedError",
+           "set_training_options"]
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -62,17 +64,6 @@ def _check_labels(y, m: int, dtype) -> np.ndarray:
     return y.astype(dtype, copy=False)
 
 
-def _check_nonneg_float(value, name: str, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} "
-                        f"({value!r})")
-    value = float(value)
-    if not np.isfinite(value) or value < 0 or (positive and value == 0):
-        want = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be a finite number {want}, got {value!r}")
-    return value
-
-
 def _check_theta(theta, n_features: int, name: str) -> np.ndarray:
     theta = as_float_array(theta, name, ndim=1, finite=True)
     check_shape(theta, name, (n_features + 1,))
@@ -97,7 +88,7 @@ def cost_and_gradient(theta, X, y, l2: float = 0.0) -> tuple[float, np.ndarray]:
     X = _check_features(X)
     theta = _check_theta(theta, X.shape[1], "theta").astype(X.dtype, copy=False)
     y = _check_labels(y, X.shape[0], X.dtype)
-    l2 = _check_nonneg_float(l2, "l2", positive=False)
+    l2 = check_number(l2, "l2", low=0)
     return _cost_and_gradient(theta, X, y, l2)
 
 
@@ -116,21 +107,21 @@ def _cost_and_gradient(theta, X, y, l2):
     return float(loss), grad.astype(X.dtype, copy=False)
 
 
-
-def _set_training_options(model, lr, epochs, batch_size, rng, progress) -> None:
-    """Validate and store the gradient-descent options shared by every model trained
-    here (this one and those of :mod:`cnnlib.models.multiclass`), so bad values fail at
-    construction rather than in the middle of ``fit``."""
-    model.lr = _check_nonneg_float(lr, "lr", positive=True)
+def set_training_options(model, lr, epochs, batch_size, rng, progress) -> None:
+    """Validate and store on ``model`` the gradient-descent options shared by every
+    model of :mod:`cnnlib.models` trained by gradient descent (this one, and
+    :class:`~cnnlib.models.multiclass.OneVsRest` and
+    :class:`~cnnlib.models.multiclass.SoftmaxRegression`): ``lr > 0``, ``epochs >= 1``,
+    ``batch_size`` None or >= 1, ``rng`` a Generator, an int seed or None, and
+    ``progress`` a bool. Bad values fail at construction rather than in the middle of
+    ``fit``. Explained in chapter 1."""
+    model.lr = check_number(lr, "lr", low=0, low_open=True)
     model.epochs = check_positive_int(epochs, "epochs")
     model.batch_size = None if batch_size is None else \
         check_positive_int(batch_size, "batch_size")
-    if not isinstance(rng, np.random.Generator):
-        as_rng(rng)          # raises TypeError now rather than at fit time
+    as_rng(rng)              # raises TypeError now rather than at fit time
     model.rng = rng
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be True or False, got {progress!r}")
-    model.progress = bool(progress)
+    model.progress = check_bool(progress, "progress")
 
 class LogisticRegression:
     r"""Binary logistic regression trained by (mini-batch) gradient descent.
@@ -154,10 +145,10 @@ class LogisticRegression:
     --------------------------
     theta_ : (n + 1,) parameters, bias :math:`\theta_0` first (the notes' convention).
     coef_ : (1, n) and intercept_ : (1,), the same numbers under scikit-learn's names.
-    history_ : dict of lists, one entry per epoch, measured after the epoch on the
-        whole training set: ``"loss"`` (mean cross-entropy, without the penalty) and
-        ``"accuracy"``; plus ``"val_loss"`` and ``"val_accuracy"`` when ``fit`` got
-        validation data.
+    history_ : a :class:`~cnnlib.train.History`, one entry per epoch, measured after
+        the epoch on the whole training set: ``"loss"`` (mean cross-entropy, without
+        the penalty) and ``"accuracy"``; plus ``"val_loss"`` and ``"val_accuracy"``
+        when ``fit`` got validation data.
     n_features_in_ : n.
 
     Explained in chapter 1.
@@ -166,8 +157,8 @@ class LogisticRegression:
     def __init__(self, lr: float = 0.1, epochs: int = 100, batch_size: int | None = None,
                  rng: np.random.Generator | int | None = 0, progress: bool = False,
                  l2: float = 0.0):
-        _set_training_options(self, lr, epochs, batch_size, rng, progress)
-        self.l2 = _check_nonneg_float(l2, "l2", positive=False)
+        set_training_options(self, lr, epochs, batch_size, rng, progress)
+        self.l2 = check_number(l2, "l2", low=0)
 
     def __repr__(self) -> str:
         return (f"LogisticRegression(lr={self.lr}, epochs={self.epochs}, "
@@ -202,29 +193,20 @@ class LogisticRegression:
             val = (Xv.astype(X.dtype, copy=False), _check_labels(validation_data[1],
                                                                 Xv.shape[0], X.dtype))
         rng = as_rng(self.rng)
-        history: dict[str, list[float]] = {"loss": [], "accuracy": []}
-        if val is not None:
-            history.update(val_loss=[], val_accuracy=[])
-
+        history = History()
         bar = trange(self.epochs, desc="logistic regression", disable=not self.progress,
                      leave=False)
         for _ in bar:
-            if self.batch_size is None:
-                batches = [slice(None)]
-            else:
-                order = rng.permutation(m)
-                batches = [order[i:i + self.batch_size]
-                           for i in range(0, m, self.batch_size)]
-            for idx in batches:
-                _, grad = _cost_and_gradient(theta, X[idx], y[idx], self.l2)
+            # Full batch (batch_size None): one step on all m examples, no shuffling.
+            for xb, yb in iterate_minibatches(X, y, self.batch_size or m, rng=rng,
+                                              shuffle=self.batch_size is not None):
+                _, grad = _cost_and_gradient(theta, xb, yb, self.l2)
                 theta -= self.lr * grad
             loss, acc = _loss_and_accuracy(theta, X, y)
-            history["loss"].append(loss)
-            history["accuracy"].append(acc)
+            history.log(loss=loss, accuracy=acc)
             if val is not None:
                 vloss, vacc = _loss_and_accuracy(theta, *val)
-                history["val_loss"].append(vloss)
-                history["val_accuracy"].append(vacc)
+                history.log(val_loss=vloss, val_accuracy=vacc)
             if self.progress:
                 bar.set_postfix(loss=f"{loss:.4f}")
         bar.close()
@@ -260,9 +242,7 @@ class LogisticRegression:
 
     def predict(self, X, threshold: float = 0.5) -> np.ndarray:
         """Class labels 0/1 (int64, shape (m,)): 1 where the probability >= threshold."""
-        t = _check_nonneg_float(threshold, "threshold", positive=False)
-        if t > 1:
-            raise ValueError(f"threshold must lie in [0, 1], got {threshold!r}")
+        t = check_number(threshold, "threshold", low=0, high=1)
         return (self.predict_proba(X) >= t).astype(np.int64)
 
     def score(self, X, y) -> float:

@@ -24,13 +24,15 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlib._validate import (as_float_array, as_int_array, as_rng, check_finite,
-                        check_positive_int)
+                              check_positive_int)
 from cnnlib.functional.affine import linear, linear_backward, linear_forward
-from cnnlib.models.logistic import LogisticRegression, NotFittedError, _set_training_options
+from cnnlib.models.logistic import LogisticRegression, NotFittedError, set_training_options
 from cnnlib.functional.losses import (binary_cross_entropy_with_logits, cross_entropy,
                      cross_entropy_backward, cross_entropy_forward)
 from cnnlib.functional.probabilities import one_hot, softmax
 from cnnlib.models.theta import wb_to_theta
+from cnnlib.train.batches import iterate_minibatches
+from cnnlib.train.history import History
 
 __all__ = ["OneVsRest", "SoftmaxRegression", "softmax_regression_loss",
            "confusion_matrix", "most_confused_pairs", "plot_output_probabilities"]
@@ -60,7 +62,7 @@ class _MulticlassModel:
 
     def __init__(self, lr: float = 0.1, epochs: int = 100, batch_size: int | None = None,
                  rng: np.random.Generator | int | None = 0, progress: bool = False):
-        _set_training_options(self, lr, epochs, batch_size, rng, progress)
+        set_training_options(self, lr, epochs, batch_size, rng, progress)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(lr={self.lr}, epochs={self.epochs}, "
@@ -107,10 +109,7 @@ class _MulticlassModel:
                                  f"shape {xv.shape}")
             val = (xv.astype(x.dtype, copy=False),
                    self._labels_to_index(xv, validation_data[1], "y_val"))
-        history = {"loss": [], "accuracy": []}
-        if val is not None:
-            history.update(val_loss=[], val_accuracy=[])
-        return x, idx, val, history
+        return x, idx, val, History()
 
     def _check_fitted(self, X) -> np.ndarray:
         if not hasattr(self, "coef_"):
@@ -174,8 +173,8 @@ class OneVsRest(_MulticlassModel):
     classes_ : (K,) the sorted distinct labels seen in fit.
     estimators_ : list of the K fitted LogisticRegression units.
     coef_ : (K, d), intercept_ : (K,), theta_ : (K, d + 1) (bias in column 0).
-    history_ : dict of lists, one entry per epoch, on the whole training set after the
-        epoch: ``"loss"`` = the total cost :math:`\sum_k J_k` (the K units' mean
+    history_ : a :class:`~cnnlib.train.History`, one entry per epoch, on the whole
+        training set after the epoch: ``"loss"`` = the total cost :math:`\sum_k J_k` (the K units' mean
         log-losses added up) and ``"accuracy"`` of the K-class prediction; plus
         ``"val_loss"`` and ``"val_accuracy"`` with ``validation_data``. Each unit's own
         ``history_`` holds its loss and yes/no accuracy.
@@ -197,7 +196,7 @@ class OneVsRest(_MulticlassModel):
         units = [LogisticRegression(lr=self.lr, epochs=1, batch_size=self.batch_size,
                                     rng=children[k], progress=False) for k in range(K)]
         thetas = np.zeros((K, d + 1), dtype=x.dtype)
-        unit_hist = [{"loss": [], "accuracy": []} for _ in range(K)]
+        unit_hist = [History() for _ in range(K)]
         epochs = range(self.epochs)
         if self.progress:
             from tqdm.auto import tqdm   # imported here: `import cnnlib` stays light
@@ -206,8 +205,8 @@ class OneVsRest(_MulticlassModel):
             for k, unit in enumerate(units):
                 unit.fit(x, Y[:, k], theta_init=thetas[k])
                 thetas[k] = unit.theta_
-                for key in unit_hist[k]:
-                    unit_hist[k][key] += unit.history_[key]
+                unit_hist[k].log(**{key: v[-1]
+                                    for key, v in unit.history_.history.items()})
             self.coef_, self.intercept_ = thetas[:, 1:].copy(), thetas[:, 0].copy()
             self._record(history, x, idx, Y, "")
             if val is not None:
@@ -225,8 +224,8 @@ class OneVsRest(_MulticlassModel):
         # mean log-loss of each unit (column), summed over the K units
         per_unit = binary_cross_entropy_with_logits(z, Y.astype(z.dtype),
                                                     reduction="none").mean(axis=0)
-        history[prefix + "loss"].append(float(per_unit.sum()))
-        history[prefix + "accuracy"].append(_accuracy(z, idx))
+        history.log(**{prefix + "loss": float(per_unit.sum()),
+                       prefix + "accuracy": _accuracy(z, idx)})
 
     def predict_proba(self, X) -> np.ndarray:
         r"""The K units' outputs :math:`g(\theta_k^\top x)`, shape (n, K). Each entry
@@ -289,8 +288,8 @@ class SoftmaxRegression(_MulticlassModel):
     --------------------------
     classes_ : (K,) the sorted distinct labels seen in fit.
     coef_ : (K, d), intercept_ : (K,), theta_ : (K, d + 1) (bias in column 0).
-    history_ : dict of lists, one entry per epoch, measured after the epoch on the
-        whole training set: ``"loss"`` (mean cross-entropy) and ``"accuracy"``, plus
+    history_ : a :class:`~cnnlib.train.History`, one entry per epoch, measured after
+        the epoch on the whole training set: ``"loss"`` (mean cross-entropy) and ``"accuracy"``, plus
         ``"val_loss"`` and ``"val_accuracy"`` when ``fit`` got
         ``validation_data=(X_val, y_val)``.
 
@@ -310,21 +309,17 @@ class SoftmaxRegression(_MulticlassModel):
             from tqdm.auto import tqdm   # imported here: `import cnnlib` stays light
             epochs = tqdm(epochs, desc="softmax regression", leave=False)
         for _ in epochs:
-            if self.batch_size is None:
-                batches = [slice(None)]
-            else:
-                order = rng.permutation(n)
-                batches = [order[i:i + self.batch_size]
-                           for i in range(0, n, self.batch_size)]
-            for rows in batches:
-                _, dw, db = softmax_regression_loss(w, b, x[rows], idx[rows])
+            # Full batch (batch_size None): one step on all n examples, no shuffling.
+            for xb, yb in iterate_minibatches(x, idx, self.batch_size or n, rng=rng,
+                                              shuffle=self.batch_size is not None):
+                _, dw, db = softmax_regression_loss(w, b, xb, yb)
                 w -= self.lr * dw
                 b -= self.lr * db
             for (xs, ys), prefix in zip([(x, idx)] + ([val] if val else []),
                                         ["", "val_"]):
                 z = linear(xs, w, b)
-                history[prefix + "loss"].append(float(cross_entropy(z, ys)))
-                history[prefix + "accuracy"].append(_accuracy(z, ys))
+                history.log(**{prefix + "loss": float(cross_entropy(z, ys)),
+                               prefix + "accuracy": _accuracy(z, ys)})
             if self.progress:
                 epochs.set_postfix(loss=f"{history['loss'][-1]:.4f}")
         self.coef_, self.intercept_ = w, b

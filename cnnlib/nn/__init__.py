@@ -9,6 +9,8 @@ backward pass with that op's twin; a model assigns its layers as attributes, so 
 * :mod:`~cnnlib.nn.container`: ``Sequential``, ``ModuleList``;
 * :mod:`~cnnlib.nn.linear`, :mod:`~cnnlib.nn.activation`, :mod:`~cnnlib.nn.flatten`:
   the layers of chapters 1-5;
+* :mod:`~cnnlib.nn.normalization`, :mod:`~cnnlib.nn.dropout`: ``BatchNorm1d``,
+  ``BatchNorm2d`` and ``Dropout`` (chapter 9);
 * :mod:`~cnnlib.nn.init`: PyTorch's default initialisation;
 * :mod:`~cnnlib.nn.serialization`: saving and loading weights as ``.npz``.
 
@@ -19,11 +21,14 @@ from __future__ import annotations
 from cnnlib.nn import init
 from cnnlib.nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from cnnlib.nn.container import ModuleList, Sequential
+from cnnlib.nn.dropout import Dropout
 from cnnlib.nn.flatten import Flatten
 from cnnlib.nn.linear import Identity, Linear
 from cnnlib.nn.module import MAX_PENDING, Module, Parameter, is_grad_enabled, no_grad
+from cnnlib.nn.normalization import BatchNorm1d, BatchNorm2d
 from cnnlib.nn.serialization import load, save
 
 __all__ = ["Module", "Parameter", "no_grad", "is_grad_enabled", "MAX_PENDING",
            "Sequential", "ModuleList", "Linear", "Identity", "Sigmoid", "ReLU",
-           "LeakyReLU", "Tanh", "Flatten", "init", "save", "load"]
+           "LeakyReLU", "Tanh", "Flatten", "init", "save", "load", "BatchNorm1d",
+           "BatchNorm2d", "Dropout"]

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-import numpy as np
-
+from cnnlib._validate import is_int
 from cnnlib.nn.module import Module
 
 __all__ = ["Sequential", "ModuleList"]
@@ -38,7 +37,7 @@ class _IndexedModules(Module):
         if isinstance(i, slice):
             return type(self)(*items[i]) if isinstance(self, Sequential) \
                 else type(self)(items[i])
-        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+        if not is_int(i):
             raise TypeError(f"index must be an int or a slice, got {type(i).__name__}")
         if not -len(items) <= i < len(items):
             raise IndexError(f"index {i} is out of range for {len(items)} modules")

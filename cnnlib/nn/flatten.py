@@ -32,14 +32,14 @@ class Flatten(Module):
             raise ValueError(f"cannot flatten dims {self.start_dim}..{self.end_dim} of an "
                              f"input of shape {x.shape}")
         shape = x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:]
-        self.save_for_backward((x.shape, shape))
+        self.save_for_backward((x.shape, shape, x.dtype))
         return x.reshape(shape)
 
     def backward(self, dout) -> np.ndarray:
-        in_shape, out_shape = self.saved()
+        in_shape, out_shape, dtype = self.saved()
         # The gradient must have the output's exact shape: one of the same size but
         # another shape would be reshaped silently into nonsense.
-        return as_dout(dout, out_shape).reshape(in_shape)
+        return as_dout(dout, out_shape, dtype).reshape(in_shape)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

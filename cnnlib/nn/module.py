@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnlib._validate import as_float_array
+from cnnlib._validate import as_float_array, check_bool
 
 __all__ = ["Parameter", "Module", "no_grad", "is_grad_enabled", "MAX_PENDING"]
 
@@ -110,7 +110,7 @@ class Parameter:
 
     def requires_grad_(self, requires_grad: bool = True) -> "Parameter":
         """Freeze (False) or unfreeze (True) this parameter; returns it."""
-        self.module._freeze(self.name, not _check_flag(requires_grad, "requires_grad"))
+        self.module._freeze(self.name, not check_bool(requires_grad, "requires_grad"))
         return self
 
     @property
@@ -136,12 +136,6 @@ class Parameter:
         frozen = "" if self.requires_grad else ", requires_grad=False"
         return (f"Parameter({type(self.module).__name__}.{self.name}, "
                 f"shape={self.data.shape}, dtype={self.data.dtype}{frozen})")
-
-
-def _check_flag(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _keeping_cache_on_error(backward):
@@ -380,7 +374,7 @@ class Module:
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         """Freeze (False) or unfreeze (True) every parameter of this module and its
         sub-modules; frozen parameters get no gradient and no optimiser update."""
-        flag = _check_flag(requires_grad, "requires_grad")
+        flag = check_bool(requires_grad, "requires_grad")
         for p in self.parameters():
             p.module._freeze(p.name, not flag)
         return self
@@ -448,7 +442,7 @@ class Module:
     def train(self, mode: bool = True) -> "Module":
         """Switch this module and its sub-modules to training mode (``mode=False``:
         evaluation mode, which batch norm and dropout treat differently)."""
-        flag = _check_flag(mode, "mode")
+        flag = check_bool(mode, "mode")
         for m in self.modules():
             object.__setattr__(m, "training", flag)
         return self

@@ -31,7 +31,7 @@ def iterate_minibatches(X: np.ndarray, y: np.ndarray | None = None, batch_size: 
     pass of the data.
 
     X : (N, ...) ; y : (N, ...) or None. shuffle : a fresh random order from ``rng``
-    (otherwise the stored order). The last batch may be smaller unless ``drop_last``.
+    (otherwise the stored order, and each batch is a view of X). The last batch may be smaller unless ``drop_last``.
     transform : applied to each x batch with the same ``rng`` (augmentation), never to
     the whole data set, so the stored arrays are not copied or changed.
 
@@ -46,10 +46,11 @@ def iterate_minibatches(X: np.ndarray, y: np.ndarray | None = None, batch_size: 
     bs = check_positive_int(batch_size, "batch_size")
     gen = as_rng(rng)
     n = len(X)
-    order = gen.permutation(n) if check_bool(shuffle, "shuffle") else np.arange(n)
+    # In a fixed order a batch is a slice (a view: no copy at all).
+    order = gen.permutation(n) if check_bool(shuffle, "shuffle") else None
     stop = n - n % bs if drop_last else n
     for start in range(0, stop, bs):
-        idx = order[start:start + bs]
+        idx = slice(start, start + bs) if order is None else order[start:start + bs]
         xb = X[idx]
         if transform is not None:
             out = transform(xb, gen)
@@ -57,4 +58,15 @@ def iterate_minibatches(X: np.ndarray, y: np.ndarray | None = None, batch_size: 
                 raise ValueError(f"the transform returned {len(out)} examples for a batch "
                                  f"of {len(xb)}")
             xb = out
-        yield xb if y is None else (xb, y[idx])
+        if y is None:
+            yield _frozen(xb)
+        else:
+            yield _frozen(xb), _frozen(y[idx])
+
+
+def _frozen(batch: np.ndarray) -> np.ndarray:
+    """A batch no one else holds becomes read-only, so that forward caches keep it
+    without a copy (see :func:`cnnlib._validate.snapshot`); a view stays as it is."""
+    if batch.flags.owndata:
+        batch.flags.writeable = False
+    return batch

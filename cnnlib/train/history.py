@@ -38,8 +38,18 @@ class History:
     def __contains__(self, key: str) -> bool:
         return key in self.history
 
+    # Read like a dict of curves: set(history), history.items(), ...
+    def __iter__(self):
+        return iter(self.history)
+
     def keys(self):
         return self.history.keys()
+
+    def values(self):
+        return self.history.values()
+
+    def items(self):
+        return self.history.items()
 
     def __getattr__(self, name: str) -> list[float]:
         # history.loss, history.val_accuracy, ...: an unmeasured curve reads as empty.

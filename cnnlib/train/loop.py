@@ -86,6 +86,67 @@ class Callback:
         pass
 
 
+def check_callbacks(callbacks: Iterable) -> list:
+    """The callbacks as a list, each a :class:`Callback` or a function f(epoch, logs)."""
+    hooks = list(callbacks)
+    for i, cb in enumerate(hooks):
+        if not (isinstance(cb, Callback) or callable(cb)):
+            raise TypeError(f"callbacks[{i}] must be a Callback or a function "
+                            f"f(epoch, logs), got {type(cb).__name__}")
+    return hooks
+
+
+def epoch_begins(hooks: list, epoch: int) -> None:
+    """Tell every Callback that an epoch starts."""
+    for cb in hooks:
+        if isinstance(cb, Callback):
+            cb.on_epoch_begin(epoch)
+
+
+def batch_ended(hooks: list, step: int, values: dict[str, float]) -> bool:
+    """Tell every Callback that a batch ended; True if one asked to stop."""
+    try:
+        for cb in hooks:
+            if isinstance(cb, Callback):
+                cb.on_batch_end(step, values)
+    except StopTraining:
+        return True
+    return False
+
+
+def end_epoch(history: History, sums: dict[str, float], seen: int,
+              validate: Callable[[], dict] | None, lr: float, scheduler: Any,
+              scheduler_interval: str, bar: Any, hooks: list, epoch: int) -> bool:
+    """The bookkeeping after an epoch's batches, shared by the training loops: log the
+    averages of the batch values (``sums`` weighted by batch size, over ``seen``
+    examples), the validation scores ``validate()`` as ``val_*`` and the ``lr``; step
+    an epoch-wise scheduler; show the values on the progress bar; call the callbacks.
+    Returns True if a callback asked to stop."""
+    logs = {k: v / seen for k, v in sums.items()}
+    if validate is not None:
+        logs.update({f"val_{k}": v for k, v in validate().items()})
+    logs["lr"] = lr
+    history.log(**logs)
+    if scheduler is not None and scheduler_interval == "epoch":
+        scheduler.step()
+    bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k != "lr"})
+    return epoch_ended(hooks, epoch, logs)
+
+
+def epoch_ended(hooks: list, epoch: int, logs: dict[str, float]) -> bool:
+    """Tell every callback that an epoch ended; True if one asked to stop (by returning
+    True or raising StopTraining)."""
+    stop = False
+    try:
+        for cb in hooks:
+            result = (cb.on_epoch_end(epoch, logs) if isinstance(cb, Callback)
+                      else cb(epoch, logs))
+            stop = stop or bool(result)
+    except StopTraining:
+        stop = True
+    return stop
+
+
 # ---------------------------------------------------------------------- checks
 def _check_model(model) -> None:
     if not isinstance(model, Module):
@@ -244,11 +305,7 @@ def fit(model: Module, loss, optimizer: Optimizer, X, y=None, *, epochs: int = 1
         Xv = _check_inputs(validation_data[0], "X_val")
         val = (Xv, _check_targets(validation_data[1], loss, len(Xv), "X_val", "y_val"))
     metric_fns = _metric_functions(metrics, loss) if loss is not None else {}
-    hooks = list(callbacks)
-    for i, cb in enumerate(hooks):
-        if not (isinstance(cb, Callback) or callable(cb)):
-            raise TypeError(f"callbacks[{i}] must be a Callback or a function "
-                            f"f(epoch, logs), got {type(cb).__name__}")
+    hooks = check_callbacks(callbacks)
     gen = as_rng(rng)
     history = History()
     if step is None:
@@ -262,9 +319,7 @@ def fit(model: Module, loss, optimizer: Optimizer, X, y=None, *, epochs: int = 1
     bar = tqdm(range(1, epochs + 1), desc="training", unit="epoch", disable=not progress)
     global_step = 0
     for epoch in bar:
-        for cb in hooks:
-            if isinstance(cb, Callback):
-                cb.on_epoch_begin(epoch)
+        epoch_begins(hooks, epoch)
         lr = optimizer.lr
         model.train()
         sums: dict[str, float] = {}
@@ -283,30 +338,13 @@ def fit(model: Module, loss, optimizer: Optimizer, X, y=None, *, epochs: int = 1
             global_step += 1
             if scheduler is not None and scheduler_interval == "batch":
                 scheduler.step()
-            try:
-                for cb in hooks:
-                    if isinstance(cb, Callback):
-                        cb.on_batch_end(global_step, values)
-            except StopTraining:
+            if batch_ended(hooks, global_step, values):
                 stop = True         # the epoch so far is still logged below
                 break
-        logs = {k: v / seen for k, v in sums.items()}
-        if val is not None:
-            scores = evaluate(model, loss, *val, metrics=metric_fns)
-            logs.update({f"val_{k}": v for k, v in scores.items()})
-        logs["lr"] = lr
-        history.log(**logs)
-        if scheduler is not None and scheduler_interval == "epoch":
-            scheduler.step()
-        bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k != "lr"})
-        try:
-            for cb in hooks:
-                result = (cb.on_epoch_end(epoch, logs) if isinstance(cb, Callback)
-                          else cb(epoch, logs))
-                stop = stop or bool(result)
-        except StopTraining:
-            stop = True
-        if stop:
+        validate = None if val is None else \
+            (lambda: evaluate(model, loss, *val, metrics=metric_fns))
+        if end_epoch(history, sums, seen, validate, lr, scheduler, scheduler_interval,
+                     bar, hooks, epoch) or stop:
             break
     bar.close()
     return history

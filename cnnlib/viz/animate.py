@@ -11,8 +11,8 @@ and for an image
 .. math:: (I * K)(i, j) = \sum_m \sum_n I(i + m, j + n)\, K(m, n).
 
 Step ``s`` is the ``s``-th output, in reading order. Every picture marks the window
-in gold, writes each weight under the input value it multiplies (the lecture notes'
-little ":math:`\times 1`"), and fills the outputs computed so far. The outputs are not
+in gold, writes each weight under the input value it multiplies (a little
+":math:`\times 1`"), and fills the outputs computed so far. The outputs are not
 computed here: they come from :func:`cnnlib.functional.conv1d` and
 :func:`cnnlib.functional.conv.conv2d_loop`, so the pictures show exactly what the library does.
 
@@ -25,10 +25,6 @@ matplotlib is imported inside the functions, so importing this module is as ligh
 importing cnnlib.
 """
 from __future__ import annotations
-
-import base64
-import io
-import uuid
 
 import numpy as np
 
@@ -331,86 +327,37 @@ def _animation_figure(signal, kernel):
     return fig, draw, out.size
 
 
-_PLAYER = """<div id="{uid}" style="text-align:center">
-<img id="{uid}-img" src="data:image/png;base64,{first}" alt="{alt}"
- style="max-width:100%">
-<div style="margin-top:4px;font-family:sans-serif;font-size:14px">
-<button type="button" title="first step" onclick="window['{uid}'].first()">|&#9664; first</button>
-<button type="button" title="previous step" onclick="window['{uid}'].move(-1)">&#9664; previous</button>
-<button type="button" title="play / pause" id="{uid}-play" onclick="window['{uid}'].play()">play</button>
-<button type="button" title="next step" onclick="window['{uid}'].move(1)">next &#9654;</button>
-<input type="range" id="{uid}-range" min="0" max="{last}" value="0" style="vertical-align:middle"
- oninput="window['{uid}'].show(parseInt(this.value))">
-<span id="{uid}-label">step 1 of {count}</span>
-</div>
-<script>
-(function () {{
-  var frames = {frames};
-  var img = document.getElementById("{uid}-img");
-  var range = document.getElementById("{uid}-range");
-  var label = document.getElementById("{uid}-label");
-  var button = document.getElementById("{uid}-play");
-  var player = {{current: 0, timer: null}};
-  player.show = function (k) {{
-    k = Math.max(0, Math.min(frames.length - 1, k));
-    player.current = k;
-    img.src = "data:image/png;base64," + frames[k];
-    range.value = k;
-    label.textContent = "step " + (k + 1) + " of " + frames.length;
-  }};
-  player.move = function (d) {{ player.stop(); player.show(player.current + d); }};
-  player.first = function () {{ player.stop(); player.show(0); }};
-  player.stop = function () {{
-    if (player.timer !== null) {{ clearInterval(player.timer); player.timer = null; }}
-    button.textContent = "play";
-  }};
-  player.play = function () {{
-    if (player.timer !== null) {{ player.stop(); return; }}
-    if (player.current === frames.length - 1) {{ player.show(0); }}
-    button.textContent = "pause";
-    player.timer = setInterval(function () {{
-      if (player.current >= frames.length - 1) {{ player.stop(); return; }}
-      player.show(player.current + 1);
-    }}, {interval});
-  }};
-  window["{uid}"] = player;
-}})();
-</script>
-</div>"""
-
-
 def conv_animation_html(signal, kernel, *, interval: int = 1200, dpi: int = 80) -> str:
     """The steps of a 1-D or 2-D convolution as an animation, in self-contained HTML.
 
     signal, kernel : a 1-D signal (n,) and filter (m,) (frames drawn as by
     :func:`conv1d_step`), or an image (H, W) and kernel (kh, kw) (frames of
     :func:`conv2d_step`). One frame per output, each embedded as a PNG (``dpi`` dots
-    per inch), with a small player: play/pause (``interval`` milliseconds per step),
-    first, previous, next and a slider. It loads nothing from the web, so it works in
-    an offline book or slide deck. Returns the HTML string; in a notebook show it with
+    per inch), in the player of :func:`cnnlib.viz.player.player_html`: play/pause
+    (``interval`` milliseconds per step), first, previous, next and a slider. It loads
+    nothing from the web, so it works in an offline book or slide deck. Returns the
+    HTML string; in a notebook show it with
     ``IPython.display.HTML(conv_animation_html(x, theta))``.
     """
     import matplotlib.pyplot as plt
 
+    from cnnlib.viz.player import figure_png, player_html
+
     interval = check_positive_int(interval, "interval")
     dpi = check_positive_int(dpi, "dpi")
     fig, draw, count = _animation_figure(signal, kernel)
-    frames = []
+    frames = {}
     try:
         for step in range(count):
             draw(step)
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="png", dpi=dpi)
-            frames.append(base64.b64encode(buffer.getvalue()).decode("ascii"))
+            frames[(step,)] = figure_png(fig, dpi)
             if step == 0:
                 # The layout of the first frame suits them all: freeze it rather than
                 # solving it again for every frame.
                 fig.set_layout_engine("none")
     finally:
         plt.close(fig)
-    uid = "cnnlib-player-" + uuid.uuid4().hex[:12]
-    alt = "1-D" if np.ndim(signal) == 1 else "2-D"
-    return _PLAYER.format(uid=uid, first=frames[0], last=count - 1, count=count,
-                          frames="[" + ",".join(f'"{f}"' for f in frames) + "]",
-                          interval=interval,
-                          alt=f"{alt} convolution, step by step ({count} steps)")
+    kind = "1-D" if np.ndim(signal) == 1 else "2-D"
+    return player_html(frames, [("step", [str(k + 1) for k in range(count)])], [0],
+                       alt=f"{kind} convolution, step by step ({count} steps)",
+                       play=True, interval=interval)

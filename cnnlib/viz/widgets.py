@@ -1,14 +1,16 @@
-"""Interactive figures for the notebooks: thin ipywidgets wrappers over cnnlib.
+"""The chapter 5 explorers, and the figures behind them.
 
 Explained in chapter 5 (the kernel explorer, padding and stride).
 
-Each widget has a plain plotting function behind it, which the book also calls once
-with the defaults so that a run without a live kernel (the built book, the tests)
-still leaves a static figure:
+Each explorer is an interactive figure of :mod:`cnnlib.viz.interactive`: live controls
+in JupyterLab, and in the web book (which has no Python kernel) the same figure drawn
+in advance at the controls' positions. The plotting functions behind them are plain
+functions with their own tests:
 
 * :func:`show_filtered` draws a photograph, a 3 x 3 kernel with its numbers, and the
   photograph filtered with it; :func:`kernel_explorer` lets the reader pick a kernel
-  of the gallery (:data:`cnnlib.features.kernels.GALLERY`) or type the nine weights, and a photo.
+  of the gallery (:data:`cnnlib.features.kernels.GALLERY`) or type the nine weights, and a
+  photo (the web book offers the gallery and the :data:`EXPLORER_EXAMPLES`).
 * :func:`plot_padding_stride` draws an n x n image with its zero padding and the
   positions of a k x k window moved by a stride; :func:`padding_stride_explorer`
   moves n, k, padding and stride with sliders.
@@ -19,6 +21,7 @@ is as light as importing cnnlib.
 from __future__ import annotations
 
 import functools
+import textwrap
 
 import numpy as np
 
@@ -27,10 +30,22 @@ from cnnlib.functional.im2col import conv_output_size
 from cnnlib.features.kernels import GALLERY, apply_kernel
 
 __all__ = ["show_filtered", "display_range", "kernel_explorer", "KernelExplorer",
-           "plot_padding_stride", "padding_stride_explorer", "EXPLORER_PHOTOS"]
+           "plot_padding_stride", "padding_stride_explorer", "EXPLORER_PHOTOS",
+           "EXPLORER_EXAMPLES"]
 
 #: The photographs offered by the kernel explorer (names of cnnlib.data.PHOTOS).
 EXPLORER_PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "coins", "brick")
+
+#: Kernels of one's own that chapter 5 suggests typing into the explorer; the web
+#: book, where nothing can be typed, offers them beside the gallery.
+EXPLORER_EXAMPLES = {
+    # the Gaussian blur with its centre weight raised from 4/16 to 1.25: sum 2
+    "blur, centre 1.25": np.array([[1, 2, 1], [2, 20, 2], [1, 2, 1]]) / 16,
+    # +1 above, -1 below: horizontal edges only, with a sign
+    "horizontal edges": np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -1.0, -1.0]]),
+    # the identity's 1 moved one place right: the picture moves one pixel left
+    "identity, shifted": np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]),
+}
 
 
 # ------------------------------------------------------------------ one filter
@@ -72,7 +87,7 @@ def show_filtered(image, kernel, *, name: str | None = None, padding=0):
     out = apply_kernel(img, k, padding=padding)
     vmin, vmax = display_range(k, out)
     label = "kernel" if name is None else name
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.9), layout="constrained",
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.7), layout="constrained",
                              width_ratios=[4, 2.2, 4])
     colour = img.ndim == 3
     axes[0].imshow(np.clip(img, 0, 1), cmap=None if colour else "gray", vmin=0, vmax=1)
@@ -200,13 +215,32 @@ class KernelExplorer:
 
 
 def kernel_explorer(photos=EXPLORER_PHOTOS, kernel: str = "edge detection 3",
-                    photo: str | None = None, gray: bool = True,
-                    size: int = 256) -> KernelExplorer:
+                    photo: str | None = None, gray: bool = True, size: int = 256):
     """An interactive kernel explorer: choose a kernel of the gallery or type the nine
     weights of your own, choose a photograph (resized so its shorter side has ``size``
-    pixels, grey or in colour), and see :func:`show_filtered`. Display it as the last
-    line of a cell. Explained in chapter 5."""
-    return KernelExplorer(photos, kernel=kernel, photo=photo, gray=gray, size=size)
+    pixels, grey or in colour), and see :func:`show_filtered`.
+
+    Returns a :class:`cnnlib.viz.interactive.SliderFigure`; display it as the last
+    line of a cell. In a live session it is the :class:`KernelExplorer` (menus, nine
+    weights to type); on the website, sliders over the gallery's kernels and
+    :data:`EXPLORER_EXAMPLES`, the photos and grey/colour pick among frames drawn in
+    advance (one slider at a time). Explained in chapter 5.
+    """
+    from cnnlib.viz.interactive import SliderFigure
+
+    explorer = KernelExplorer(photos, kernel=kernel, photo=photo, gray=gray, size=size)
+    kernels = {**GALLERY, **EXPLORER_EXAMPLES}
+    photos = tuple(explorer.photo.options)
+
+    def draw(kernel, photo, colour):
+        image = _photo(photo, colour == "grey", explorer.size)
+        return show_filtered(image, kernels[kernel], name=kernel)
+
+    return SliderFigure(draw, {"kernel": list(kernels), "photo": list(photos),
+                               "colour": ["grey", "colour"]},
+                        value={"kernel": kernel, "photo": explorer.photo.value,
+                               "colour": "grey" if gray else "colour"},
+                        live=explorer.widget)
 
 
 # ------------------------------------------------------------- padding and stride
@@ -271,24 +305,30 @@ def plot_padding_stride(n: int = 5, k: int = 3, padding: int = 1, stride: int = 
     return fig
 
 
-def padding_stride_explorer():
-    """Sliders for n, k, padding and stride over :func:`plot_padding_stride`; a
-    combination whose window does not fit prints why instead of a figure.
-    Explained in chapter 5."""
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
+def padding_stride_explorer(n: int = 5, k: int = 3, padding: int = 1, stride: int = 2):
+    """Sliders for the image size n (1 to 9), the kernel size k (1 to 5), the padding
+    p (0 to 2) and the stride s (1 to 3) over :func:`plot_padding_stride`, starting at
+    the given values; a combination whose window does not fit says why instead.
 
-    def draw(n, k, padding, stride):
+    Returns a :class:`cnnlib.viz.interactive.SliderFigure`; display it as the last line
+    of a cell. Explained in chapter 5.
+    """
+    from cnnlib.viz.interactive import SliderFigure
+
+    def draw(n, k, p, s):
+        import matplotlib.pyplot as plt
+
+        # one size for every setting, so that the picture does not jump on the page
+        fig, ax = plt.subplots(figsize=(6.2, 6.2), layout="constrained")
         try:
-            plot_padding_stride(n, k, padding, stride)
+            plot_padding_stride(n, k, p, s, ax=ax)
         except ValueError as exc:
-            print(f"no output: {exc}")
-            return
-        plt.show()
+            ax.axis("off")
+            ax.set_title(f"n = {n}, k = {k}, p = {p}, s = {s}: no output", fontsize=10)
+            ax.text(0.5, 0.5, "\n".join(textwrap.wrap(str(exc), 48)), ha="center",
+                    va="center", fontsize=11, color="C3", transform=ax.transAxes)
+        return fig
 
-    return widgets.interactive(
-        draw,
-        n=widgets.IntSlider(value=5, min=1, max=9, description="image n"),
-        k=widgets.IntSlider(value=3, min=1, max=5, description="kernel k"),
-        padding=widgets.IntSlider(value=1, min=0, max=2, description="padding p"),
-        stride=widgets.IntSlider(value=2, min=1, max=3, description="stride s"))
+    return SliderFigure(draw, {"n": list(range(1, 10)), "k": list(range(1, 6)),
+                               "p": [0, 1, 2], "s": [1, 2, 3]},
+                        value={"n": n, "k": k, "p": padding, "s": stride})
