@@ -121,7 +121,7 @@ def test_a_few_steps_of_training_lower_the_loss_and_are_seeded(tiny, device):
         runs.append(history)
     h = runs[0]
     assert len(h) == 6 and len(h.step_loss) == 24
-    assert h.loss[-1] < h.loss[0] < np.log(64) + 0.5
+    assert h.loss[-1] < min(h.loss[0], np.log(64))      # below guessing, and falling
     assert h.epoch_seen == [1, 2, 3, 4, 5, 6]
     assert all(1 <= s <= 100 for s in h.logit_scale)
     if device == "cpu":       # same seeds, same run
