@@ -68,18 +68,18 @@ def _similarity_make(rng):
              "logit_scale": np.array(rng.uniform(1.0, 100.0))}, {}, {})
 
 
-def _similarity_numpy(inputs, extras, kw):
-    out, cache = C.similarity_logits_forward(inputs["a"], inputs["b"],
-                                             inputs["logit_scale"])
+def _numpy_fn(forward, backward, names):
+    """numpy_fn for an op of three differentiable inputs, given by name in order."""
+    def numpy_fn(inputs, extras, kw):
+        out, cache = forward(*(inputs[n] for n in names))
+        return out, lambda dout: dict(zip(names, backward(dout, cache)))
 
-    def backward(dout):
-        da, db, ds = C.similarity_logits_backward(dout, cache)
-        return {"a": da, "b": db, "logit_scale": ds}
-
-    return out, backward
+    return numpy_fn
 
 
-_similarity = Case("similarity_logits", _similarity_make, _similarity_numpy,
+_similarity = Case("similarity_logits", _similarity_make,
+                   _numpy_fn(C.similarity_logits_forward, C.similarity_logits_backward,
+                             ("a", "b", "logit_scale")),
                    lambda t, e, kw: t["logit_scale"] * t["a"] @ t["b"].T,
                    _TOL32_SIMILARITY)
 
@@ -100,18 +100,9 @@ def _clip_make(rng):
             {}, {})
 
 
-def _clip_numpy(inputs, extras, kw):
-    loss, cache = C.clip_loss_forward(inputs["image_emb"], inputs["text_emb"],
-                                      inputs["logit_scale"])
-
-    def backward(dout):
-        di, dt, ds = C.clip_loss_backward(dout, cache)
-        return {"image_emb": di, "text_emb": dt, "logit_scale": ds}
-
-    return loss, backward
-
-
-_clip = Case("clip_loss", _clip_make, _clip_numpy,
+_clip = Case("clip_loss", _clip_make,
+             _numpy_fn(C.clip_loss_forward, C.clip_loss_backward,
+                       ("image_emb", "text_emb", "logit_scale")),
              lambda t, e, kw: clip_loss_torch(t["image_emb"], t["text_emb"],
                                               t["logit_scale"]),
              _TOL32_CLIP_LOSS)
