@@ -17,6 +17,7 @@ def test_closing_page_comes_last_and_unnumbered():
     closing = toc["parts"][-1]
     assert closing["chapters"] == [{"file": "closing"}] and not closing.get("numbered")
     assert "closing.md" in build_book.BACK_MATTER
+    assert build_book.back_matter(REPO / "book") == ["closing"]
 
 
 def test_closing_page_maps_the_course_topics_to_chapters():

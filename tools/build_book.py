@@ -107,6 +107,11 @@ def make_toc(chapters: list[str], root: str = "index", back: list[str] = ()) -> 
     return "\n".join(lines) + "\n"
 
 
+def back_matter(book: Path) -> list[str]:
+    """The stems of the BACK_MATTER pages that ``book`` holds, in order."""
+    return [Path(p).stem for p in BACK_MATTER if (book / p).is_file()]
+
+
 def check_numbering(chapters: list[str]) -> list[str]:
     """Warnings for file numbers that will not match the numbers Sphinx shows."""
     warnings = []
@@ -295,8 +300,7 @@ def stage_book(root: Path, src: Path, modules: Path, executed: dict[Path, Path],
 
     write_if_changed(src / "_config.yml", config.read_bytes())
     stems = [c.stem for c in chapters]
-    back = [p.stem for p in BACK_MATTER if (book / p).is_file()]
-    write_if_changed(src / "_toc.yml", make_toc(stems, back=back))
+    write_if_changed(src / "_toc.yml", make_toc(stems, back=back_matter(book)))
 
     titles = []
     for chapter in chapters:
