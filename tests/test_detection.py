@@ -72,6 +72,8 @@ def test_image_pyramid_scales_and_stops():
     np.testing.assert_array_equal(levels[0][1], image)
     levels = list(Det.image_pyramid(image, scale=1.25, min_size=10, max_scale=0.5))
     assert levels[0][1].shape == (50, 30) and levels[1][1].shape == (40, 24)
+    levels = list(Det.image_pyramid(image, scale=2.0, min_size=1, min_scale=0.2))
+    assert [s for s, _ in levels] == [1.0, 0.5, 0.25]
 
 
 def test_detect_finds_a_bright_square_at_its_scale():
@@ -167,6 +169,8 @@ def test_nms_semantics():
      "scale must be > 1"),
     (lambda: list(Det.image_pyramid(np.zeros((8, 8)), max_scale=0)), ValueError,
      "max_scale must be a finite number > 0"),
+    (lambda: list(Det.image_pyramid(np.zeros((8, 8)), min_scale=2.0)), ValueError,
+     "min_scale must be a number in [0, max_scale]"),
     (lambda: Det.detect(np.zeros((30, 30)), "score"), TypeError, "score must be a function"),
 ])
 def test_bad_input(call, error, says):

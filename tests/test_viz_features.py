@@ -5,8 +5,8 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.patches import Circle, Rectangle  # noqa: E402
+from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
+from matplotlib.patches import Circle  # noqa: E402
 
 from cnnlib.features import cell_histograms  # noqa: E402
 from cnnlib.viz import features as V  # noqa: E402
@@ -58,7 +58,9 @@ def test_hog_figure_has_titles_and_handles_tiny_images():
 def test_draw_boxes_and_polar_grid():
     fig = V.draw_boxes([[1, 2, 5, 6], [0, 0, 3, 3]], image=np.zeros((8, 8)),
                        scores=[0.9, 0.4], label="face")
-    assert len([p for p in fig.axes[0].patches if isinstance(p, Rectangle)]) == 2
+    (boxes,) = [c for c in fig.axes[0].collections if isinstance(c, PolyCollection)]
+    np.testing.assert_allclose(boxes.get_paths()[0].vertices[:4],
+                               [[0.5, 1.5], [4.5, 1.5], [4.5, 5.5], [0.5, 5.5]])
     assert [t.get_text() for t in fig.axes[0].texts] == ["0.90", "0.40"]
     fig = V.draw_polar_grid([6, 11, 15], 8, numbers=True)
     ax = fig.axes[0]
@@ -73,6 +75,7 @@ def test_draw_boxes_and_polar_grid():
     (lambda: V.hog_glyph_segments(np.zeros((1, 1, 9)), (8, 0)), ValueError,
      "pixels_per_cell[1] must be >= 1"),
     (lambda: V.draw_boxes(np.zeros((2, 3))), ValueError, "boxes must have shape (n, 4)"),
+    (lambda: V.draw_boxes(np.zeros((2, 4)), scores=[1.0]), ValueError, "one value per box"),
     (lambda: V.draw_polar_grid([0, 5]), ValueError, "radii must be positive"),
     (lambda: V.hog_figure(np.zeros((32, 32, 3))), ValueError, "image must be 2-D"),
 ])

@@ -75,10 +75,11 @@ def sliding_windows(image, window=(25, 25), step=(4, 4)) -> tuple[np.ndarray, np
     return views.reshape(rows * cols, h, w), boxes
 
 
-def image_pyramid(image, scale: float = 1.25, min_size=(25, 25),
-                  max_scale: float = 1.0) -> Iterator[tuple[float, np.ndarray]]:
+def image_pyramid(image, scale: float = 1.25, min_size=(25, 25), max_scale: float = 1.0,
+                  min_scale: float = 0.0) -> Iterator[tuple[float, np.ndarray]]:
     r"""The image at the scales :math:`s = s_0, s_0/q, s_0/q^2, \dots` (``max_scale`` =
-    :math:`s_0`, ``scale`` = :math:`q > 1`) until it becomes smaller than ``min_size``.
+    :math:`s_0`, ``scale`` = :math:`q > 1`) until it becomes smaller than ``min_size``
+    or :math:`s` falls below ``min_scale``.
 
     image : (H, W) grey. Yields ``(s, resized)`` with resized of shape
     (round(H s), round(W s)), smoothed before shrinking (``skimage.transform.resize``
@@ -89,6 +90,9 @@ def image_pyramid(image, scale: float = 1.25, min_size=(25, 25),
         if isinstance(value, bool) or not isinstance(value, Real) \
                 or not math.isfinite(value) or value <= 0:
             raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if isinstance(min_scale, bool) or not isinstance(min_scale, Real) \
+            or not 0 <= min_scale <= max_scale:
+        raise ValueError(f"min_scale must be a number in [0, max_scale], got {min_scale!r}")
     if scale <= 1:
         raise ValueError(f"scale must be > 1 (each level is that many times smaller), "
                          f"got {scale}")
@@ -98,7 +102,7 @@ def image_pyramid(image, scale: float = 1.25, min_size=(25, 25),
     s = float(max_scale)
     while True:
         shape = (round(img.shape[0] * s), round(img.shape[1] * s))
-        if shape[0] < mh or shape[1] < mw:
+        if shape[0] < mh or shape[1] < mw or s < min_scale:
             return
         resized = img if shape == img.shape else \
             resize(img, shape, order=1, anti_aliasing=s < 1)
@@ -108,8 +112,12 @@ def image_pyramid(image, scale: float = 1.25, min_size=(25, 25),
 
 def detect(image, score: Callable[[np.ndarray], np.ndarray], window=(25, 25),
            step=(2, 2), scale: float = 1.25, max_scale: float = 1.0,
-           threshold: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+           min_scale: float = 0.0, threshold: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Score every window of every level of the image pyramid; keep the good ones.
+
+    The levels are those of :func:`image_pyramid` (``scale``, ``max_scale``,
+    ``min_scale``): a window of h x w pixels at level s finds objects of about
+    h/s x w/s pixels in the image.
 
     score : function of a stack of windows (n, h, w) returning (n,) scores (for
     instance a logistic regression's logit of their HoG features).
@@ -122,7 +130,7 @@ def detect(image, score: Callable[[np.ndarray], np.ndarray], window=(25, 25),
                         f"{type(score).__name__}")
     win = _pair(window, "window")
     all_boxes, all_scores = [], []
-    for s, level in image_pyramid(image, scale, win, max_scale):
+    for s, level in image_pyramid(image, scale, win, max_scale, min_scale):
         windows, boxes = sliding_windows(level, win, step)
         values = np.asarray(score(windows), dtype=np.float64)
         if values.shape != (len(windows),):
