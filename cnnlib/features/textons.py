@@ -180,14 +180,6 @@ def filter_responses(image, bank) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- k-means
-def _points(X, name: str = "X") -> np.ndarray:
-    X = as_float_array(X, name, ndim=2, finite=True)
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} must hold at least one point (row), got shape "
-                         f"{X.shape}")
-    return X
-
-
 def _squared_distances(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """(n, k) squared Euclidean distances, as one matrix product:
     |x - c|^2 = |x|^2 - 2 x.c + |c|^2 (clipped at 0 against rounding)."""
@@ -203,7 +195,7 @@ def kmeans_assign(X, centres) -> tuple[np.ndarray, np.ndarray]:
     tie) and float64 (n,) the squared distance :math:`\lVert x_i - c_{\ell_i}\rVert^2`.
     Explained in chapter 6.
     """
-    X = _points(X)
+    X = as_float_array(X, "X", ndim=2, finite=True)
     C = as_float_array(centres, "centres", ndim=2, finite=True)
     if C.shape[0] == 0 or C.shape[1] != X.shape[1]:
         raise ValueError(f"centres must have shape (k, {X.shape[1]}) with k >= 1 (one "
@@ -229,7 +221,7 @@ def kmeans_plusplus(X, n_clusters: int, rng=None) -> np.ndarray:
     X : (n, d); returns (n_clusters, d) float64 centres (rows of X).
     Explained in chapter 6.
     """
-    X = _points(X).astype(np.float64)
+    X = as_float_array(X, "X", ndim=2, finite=True).astype(np.float64)
     k = check_positive_int(n_clusters, "n_clusters")
     if k > len(X):
         raise ValueError(f"n_clusters must be at most the number of points {len(X)}, "
@@ -270,7 +262,7 @@ def kmeans(X, n_clusters: int, *, n_init: int = 4, max_iter: int = 100,
     Returns ``(centres, labels, inertia)``: float64 (k, d), int64 (n,), float.
     Explained in chapter 6.
     """
-    X = _points(X).astype(np.float64)
+    X = as_float_array(X, "X", ndim=2, finite=True).astype(np.float64)
     k = check_positive_int(n_clusters, "n_clusters")
     n_init = check_positive_int(n_init, "n_init")
     max_iter = check_positive_int(max_iter, "max_iter")
