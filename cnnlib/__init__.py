@@ -13,6 +13,7 @@ Packages by role, each chapter's code in an obvious home:
 * ``cnnlib.data``: data sets that installed packages ship, and downloads;
 * ``cnnlib.viz``: figures, diagrams, animations, widgets;
 * ``cnnlib.checks``, ``cnnlib.grade``: the exercises' checks and the grader;
+* ``cnnlib.twins``: the PyTorch side (converters, twin models; imports torch);
 * ``cnnlib.crosscheck``: cnnlib against PyTorch, op by op;
 * ``cnnlib.gradcheck``: finite-difference gradient checks.
 

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from cnnlib._validate import as_float_array, check_same_shape
+from cnnlib._validate import as_float_array, check_number, check_same_shape
 
 __all__ = ["rel_error", "numerical_gradient", "numerical_gradient_array",
            "check_gradient"]
@@ -30,14 +30,6 @@ def rel_error(a, b) -> float:
         return 0.0
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
     return float(np.max(np.abs(a64 - b64) / np.maximum(1e-8, np.abs(a64) + np.abs(b64))))
-
-
-def _check_h(h) -> float:
-    if isinstance(h, bool) or not isinstance(h, (int, float, np.integer, np.floating)):
-        raise TypeError(f"h must be a positive number, got {type(h).__name__} ({h!r})")
-    if not (np.isfinite(h) and h > 0):
-        raise ValueError(f"h must be a positive finite number, got {h!r}")
-    return float(h)
 
 
 def _scalar(value, what: str) -> float:
@@ -62,7 +54,7 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x, h: float = 1e-6) -> 
     """
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
-    h = _check_h(h)
+    h = check_number(h, "h", low=0, low_open=True)
     x = as_float_array(x, "x")
     if x.dtype != np.float64:
         # A step of 1e-6 is lost in float32's 7 significant digits: the "gradient"

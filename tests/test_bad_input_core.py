@@ -280,7 +280,7 @@ def test_binary_cross_entropy_wants_probabilities(fn, bad, seen):
 def test_leaky_relu_slope():
     with pytest.raises(TypeError, match="negative_slope must be a number"):
         A.leaky_relu(X, "0.1")
-    with pytest.raises(ValueError, match="negative_slope must be finite"):
+    with pytest.raises(ValueError, match="negative_slope must be a finite number"):
         A.leaky_relu(X, np.nan)
 
 
@@ -329,11 +329,11 @@ def test_unreduced_loss_backward_wants_the_unreduced_shape(name):
 def test_numerical_gradient_rejects_bad_arguments():
     with pytest.raises(TypeError, match="f must be callable"):
         G.numerical_gradient("sum", X.copy())
-    with pytest.raises(ValueError, match="h must be a positive"):
+    with pytest.raises(ValueError, match="h must be a finite number > 0"):
         G.numerical_gradient(np.sum, X.copy(), h=0.0)
-    with pytest.raises(ValueError, match="h must be a positive"):
+    with pytest.raises(ValueError, match="h must be a finite number"):
         G.numerical_gradient(np.sum, X.copy(), h=np.inf)
-    with pytest.raises(TypeError, match="h must be a positive number"):
+    with pytest.raises(TypeError, match="h must be a number"):
         G.numerical_gradient(np.sum, X.copy(), h="1e-6")
     with pytest.raises(ValueError, match=r"f must return a scalar.*\(3, 4\)"):
         G.numerical_gradient(lambda v: v * 2, X.copy())
@@ -350,3 +350,62 @@ def test_numerical_gradient_array_and_check_gradient_name_shapes():
         G.check_gradient(np.sum, lambda v: np.ones(3), X)
     with pytest.raises(TypeError, match="grad_f must be callable"):
         G.check_gradient(np.sum, 3, X)
+
+
+# ------------------------------------------------- inputs once accepted silently
+@pytest.mark.parametrize("fn", [LS.binary_cross_entropy,
+                                LS.binary_cross_entropy_with_logits])
+@pytest.mark.parametrize("bad, seen", [(2.0, "to 2.0"), (-1.0, "from -1.0"),
+                                       (np.nan, "NaN")])
+def test_bce_targets_must_lie_in_0_1(fn, bad, seen):
+    """A target of 2 or -1 makes log-loss unbounded below (training would push the
+    logit to infinity); PyTorch's binary_cross_entropy refuses it, and cnnlib refuses
+    it for both forms (PyTorch's with_logits form does not check)."""
+    y = Y.copy()
+    y[0, 1] = bad
+    x = P if fn is LS.binary_cross_entropy else X
+    with pytest.raises(ValueError, match=r"target must hold probabilities in \[0, 1\]"):
+        fn(x, y)
+    with pytest.raises(ValueError, match=re.escape(seen)):
+        fn(x, y)
+    fn(x, np.clip(y, 0, 1) if not np.isnan(bad) else Y)      # soft labels are fine
+
+
+def test_probability_targets_with_an_ignore_index():
+    """ignore_index names a class to skip; class probabilities have no class index to
+    skip. As in PyTorch, a non-negative ignore_index is refused for them, while a
+    negative one (the default -100) cannot match anything and is allowed."""
+    import torch
+    import torch.nn.functional as TF
+
+    probs = S.softmax(X)
+    with pytest.raises(ValueError, match="ignore_index=1 needs class-index targets"):
+        LS.cross_entropy(X, probs, ignore_index=1)
+    with pytest.raises(RuntimeError, match="ignore_index"):
+        TF.cross_entropy(torch.tensor(X), torch.tensor(probs), ignore_index=1)
+    want = TF.cross_entropy(torch.tensor(X), torch.tensor(probs), ignore_index=-5)
+    assert LS.cross_entropy(X, probs, ignore_index=-5) == pytest.approx(want.item(),
+                                                                        rel=1e-12)
+
+
+@pytest.mark.parametrize("value, exc", [("1.5", TypeError), (True, TypeError),
+                                        (np.nan, None), (-np.inf, None)])
+def test_pad_value_must_be_a_number(value, exc):
+    """pad's fill value: a number (infinity allowed: -inf pads a max pooling); a string
+    such as "1.5" used to be converted silently."""
+    from cnnlib.functional import padding as PD
+
+    if exc is None:
+        out = PD.pad(X, (1, 1), value=value)
+        assert np.isnan(out[0, 0]) if np.isnan(value) else out[0, 0] == value
+    else:
+        with pytest.raises(exc, match="value must be a number"):
+            PD.pad(X, (1, 1), value=value)
+
+
+@pytest.mark.parametrize("name, value", [("label_smoothing", "0.1"),
+                                         ("ignore_index", True),
+                                         ("ignore_index", 2.0)])
+def test_cross_entropy_options_are_typed(name, value):
+    with pytest.raises(TypeError, match=name):
+        LS.cross_entropy(X, IDX, **{name: value})

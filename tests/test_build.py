@@ -132,18 +132,6 @@ def test_preface_keeps_its_headings(project):
     assert title == "Preface"
 
 
-def test_cache_key_follows_notebook_and_library(tmp_path):
-    nb = tmp_path / "book" / "01_a.ipynb"
-    nb.parent.mkdir()
-    nb.write_text("one")
-    first = build_book.cache_path(tmp_path / "cache", nb, "lib1")
-    assert first == build_book.cache_path(tmp_path / "cache", nb, "lib1")
-    assert first != build_book.cache_path(tmp_path / "cache", nb, "lib2")
-    nb.write_text("two")
-    assert first != build_book.cache_path(tmp_path / "cache", nb, "lib1")
-    assert first.parent.name == "book" and first.name.startswith("01_a.")
-
-
 # ----------------------------------------------------------------- offline configuration
 
 def test_offline_scanner_finds_what_a_page_would_load(tmp_path):

@@ -1,17 +1,16 @@
-"""The student-check framework (cnnlib.checks): verdicts, records, the registry.
+"""The student-check framework (cnnlib.checks): verdicts, the feedback on wrong values,
+the random cases, the registry.
 
 The checks used here live in tests/exercise_fixtures: ch99 is a well-behaved example
 chapter, ch98 holds checks with deliberate bugs.
 """
-import json
-import sys
-
 import numpy as np
 import pytest
 
 from cnnlib.checks import (Case, CheckResult, Verdict, chapter_of_notebook, check_function,
-                           exercise, exercises_for_notebook, verdict)
-from cnnlib.checks import _record
+                           check_rng, exercise, exercises_for_notebook, grading_seed,
+                           run_check, verdict)
+from cnnlib.checks._compare import compare, short
 from exercise_fixtures import ch98, ch99
 
 
@@ -49,7 +48,8 @@ def test_shape_mismatch_shows_both_shapes_and_the_hint(capsys):
     result, out = run(ch99.check_double, double, capsys=capsys)
     assert not result
     assert "case 'a matrix' failed (2 of 3 cases passed)" in out
-    assert "wrong shape: expected shape (3, 4), got shape (4, 3) (transposed?)" in out
+    assert ("wrong shape: expected shape (3, 4), got shape (4, 3) (it is the transpose of "
+            "the expected result: swap the axes, or .T)") in out
     assert "Hint: multiply every entry by two" in out
 
 
@@ -195,26 +195,87 @@ def test_check_result_looks_like_a_bool_and_adds_no_cell_output():
     assert CheckResult(False)._ipython_display_() is None
 
 
-def test_records_are_signed_only_when_grading(monkeypatch, capsys):
-    monkeypatch.delenv(_record.KEY_ENV, raising=False)
-    monkeypatch.setattr(_record, "_KEY", None)
-    ch99.check_threshold(0.9)
-    assert _record.TEXT_PREFIX not in capsys.readouterr().out
+def test_run_check_returns_the_verdict_and_text_without_printing(capsys):
+    info = next(i for i in exercises_for_notebook("x_99_y.ipynb", "exercise_fixtures")
+                if i.id == "99.1")
+    v, text = run_check(info, (lambda x: 3 * x,), {})
+    assert v.status == "fail" and v.cases_passed == 0 and v.cases_total == 3
+    assert text.startswith("❌ Exercise 99.1 (Doubling): case 'a number' failed")
+    assert capsys.readouterr().out == ""
 
-    monkeypatch.setenv(_record.KEY_ENV, "secret")
-    ch99.check_double(lambda x: 3 * x)
-    lines = capsys.readouterr().out.splitlines()
-    record = json.loads(lines[-1][len(_record.TEXT_PREFIX):])
-    assert record["exercise"] == "99.1" and record["status"] == "fail"
-    assert record["module"] == "exercise_fixtures.ch99"
-    assert record["cases_passed"] == 0 and record["cases_total"] == 3
-    assert record["targets"] == ["test_checks.test_records_are_signed_only_when_grading."
-                                 "<locals>.<lambda>"]
-    assert _record.verify(record, "secret")
-    assert not _record.verify(record, "another key")
-    assert not _record.verify({**record, "status": "pass"}, "secret")
-    assert not _record.verify({**record, "sig": None}, "secret")
-    assert not _record.verify("not a record", "secret")
+
+# ---------------------------------------------------------------- random cases
+def test_check_rng_is_fixed_in_the_notebook_and_fresh_under_the_grader():
+    a, b = check_rng(5).normal(size=3), check_rng(5).normal(size=3)
+    assert np.array_equal(a, b) and np.array_equal(a, np.random.default_rng(5).normal(size=3))
+    with grading_seed(123):
+        c, d = check_rng(5).normal(size=3), check_rng(5).normal(size=3)
+    with grading_seed(124):
+        e = check_rng(5).normal(size=3)
+    assert np.array_equal(c, d)              # one run: the same cases for every call
+    assert not np.array_equal(a, c) and not np.array_equal(c, e)  # runs differ
+    assert np.array_equal(check_rng(5).normal(size=3), a)  # and the notebook is back
+
+
+# ---------------------------------------------------------------- feedback
+def test_small_arrays_are_shown_by_value_in_the_call():
+    assert short(np.arange(7.0)) == "[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]"
+    assert short(np.arange(6).reshape(2, 3)) == "[[0, 1, 2], [3, 4, 5]]"
+    assert short(np.ones(3, np.float32)) == "[1.0, 1.0, 1.0] (float32)"
+    assert short(np.array([[0.123456, -2.5], [1e-9, np.nan]])) == "[[0.12346, -2.5], [1e-09, nan]]"
+    assert short(np.zeros(21)) == "<array of shape (21,), float64>"
+
+
+def _cause(got, expected, rtol=1e-6, atol=1e-8):
+    msg = compare(np.asarray(got), np.asarray(expected), rtol, atol)
+    assert msg is not None
+    return msg
+
+
+EXPECTED = np.array([0.5, -1.25, 2.0, 0.75, -3.0, 1.5])
+
+
+@pytest.mark.parametrize("got, says", [
+    (-EXPECTED, "wrong sign: your result is the negative of the expected one"),
+    (EXPECTED * 6, "6 times the expected one: a division by 6 is missing"),
+    (EXPECTED / 4, "1/4 of the expected one: a division by 4 too many"),
+    (EXPECTED * 0.37, "the expected one times 0.37 everywhere"),
+    (np.r_[EXPECTED[1:], 9.0], "shifted one place towards the start"),
+    (np.r_[9.0, EXPECTED[:-1]], "shifted one place towards the end"),
+    (EXPECTED[::-1], "reversed"),
+    (np.r_[EXPECTED[:-1], 0.0], "every value is right except the last"),
+    (EXPECTED.astype(np.int64), "whole numbers (dtype int64) where the expected values "
+                                "have fractions"),
+], ids=["sign", "factor", "divided", "scale", "shift-left", "shift-right", "flipped",
+        "last", "dtype"])
+def test_common_mistakes_get_their_own_hint(got, says):
+    msg = _cause(got, EXPECTED)
+    assert "Likely cause: " in msg and says in msg
+
+
+def test_a_different_mistake_gets_a_different_hint():
+    sign, off_by_one = _cause(-EXPECTED, EXPECTED), _cause(EXPECTED[:-1], EXPECTED)
+    assert "wrong sign" in sign and "wrong sign" not in off_by_one
+    assert "one value too few: an off-by-one in a range or a size" in off_by_one
+    assert "The values you have are right; the last one is missing" in off_by_one
+    assert "one value too many" in _cause(np.r_[EXPECTED, 1.0], EXPECTED)
+    assert "the first one is missing" in _cause(EXPECTED[1:], EXPECTED)
+
+
+def test_transposes_and_float32_precision_are_named():
+    m = np.arange(6.0).reshape(2, 3) + 0.5
+    assert "(it is the transpose of the expected result" in _cause(m.T, m)
+    square = np.arange(9.0).reshape(3, 3)
+    assert "the transpose of the expected one" in _cause(square.T, square)
+    x = np.array([1 / 3, 2 / 3, 1.1])
+    msg = _cause(x.astype(np.float32), x, rtol=1e-12, atol=0)
+    assert "your result is float32 and agrees only to about 6 digits" in msg
+
+
+def test_no_hint_when_nothing_simple_explains_the_difference():
+    got = EXPECTED + np.array([0.1, -0.3, 0.2, 0.0, 0.5, -0.1])
+    assert "Likely cause" not in _cause(got, EXPECTED)
+    assert "Likely cause" not in _cause(7.0, 3.0)  # one number: no guess at a factor
 
 
 # ---------------------------------------------------------------- registry

@@ -97,7 +97,7 @@ def test_cross_correlation_is_not_the_true_convolution(capsys):
 
 def test_a_transposed_banded_matrix(capsys):
     out = failing_case(ch04.check_banded_matrix, lambda t, n: banded_matrix(t, n).T, capsys)
-    assert "expected shape (3, 5), got shape (5, 3) (transposed?)" in out
+    assert "expected shape (3, 5), got shape (5, 3) (it is the transpose of the expected result" in out
     assert "one row per output" in out
 
 

@@ -90,7 +90,7 @@ def test_a_flipped_kernel_is_caught_by_the_asymmetric_case(capsys):
 def test_an_output_one_too_small_shows_the_shapes(capsys):
     out = failing_case(ch05.check_conv2d_valid,
                        lambda i, k: conv2d_valid(i, k)[:-1, :-1], capsys)
-    assert "case 'the notes' worked example' failed (0 of 7 cases passed)" in out
+    assert "case 'the chapter's worked example' failed (0 of 7 cases passed)" in out
     assert "expected shape (3, 3), got shape (2, 2)" in out and "H - kh + 1 rows" in out
 
 

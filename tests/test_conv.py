@@ -84,6 +84,33 @@ def test_conv_output_size_rejects(bad, exc):
         C.conv_output_size(*bad)
 
 
+@pytest.mark.parametrize("n,k,s,p,d,want", [
+    (5, 2, 2, 0, 1, 3),      # floor gives 2; the third window hangs one pixel over
+    (4, 2, 2, 0, 1, 2),      # nothing left over: ceil changes nothing
+    (1, 2, 2, 0, 1, 1),      # a window larger than the input still counts
+    (5, 3, 2, 1, 1, 3),      # ceil(4/2) + 1 = 3 windows
+    (5, 2, 2, 1, 1, 3),      # ceil gives 4, but the 4th would start past the input
+    (3, 3, 3, 1, 2, 1)])     # dilated window larger than the padded input
+def test_conv_output_size_ceil_mode_is_torchs_rule(n, k, s, p, d, want):
+    """PyTorch's pooling_output_shape: round up, then drop a last window that would
+    start at or after the end of the input."""
+    import torch
+    import torch.nn.functional as TF
+
+    assert C.conv_output_size(n, k, s, p, d, ceil_mode=True) == want
+    x = torch.zeros(1, 1, 1, n)
+    assert TF.max_pool2d(x, (1, k), (1, s), (0, p), (1, d), ceil_mode=True).shape[-1] == want
+
+
+def test_conv_output_size_padding_pair_and_bad_ceil_mode():
+    assert C.conv_output_size(6, 4, padding=(1, 2)) == 6     # 'same' for an even kernel
+    assert C.conv_output_size(6, 4, padding=(2, 2)) == 7
+    with pytest.raises(TypeError, match="ceil_mode must be True or False"):
+        C.conv_output_size(5, 3, ceil_mode="yes")
+    with pytest.raises(ValueError, match="padding must be an int or a pair"):
+        C.conv_output_size(5, 3, padding=(1, 1, 1))
+
+
 def test_same_padding_keeps_size_even_kernel():
     rng = np.random.default_rng(1)
     x, w = rng.normal(size=(2, 3, 7, 6)), rng.normal(size=(4, 3, 4, 2))
@@ -164,7 +191,10 @@ def test_float32_stays_float32(fn):
     x = rng.normal(size=(2, 3, 6, 6)).astype(np.float32)
     w = rng.normal(size=(2, 3, 3, 3)).astype(np.float32)
     assert fn(x, w, np.zeros(2, np.float32)).dtype == np.float32
-    assert fn(x, w.astype(np.float64)).dtype == np.float64     # NumPy's promotion
+    assert fn(x, w, [0.0, 1.0]).dtype == np.float32              # a list adopts it
+    assert fn(x.round().astype(int), w).dtype == np.float32     # so do integers
+    with pytest.raises(TypeError, match="input is float32 but weight is float64"):
+        fn(x, w.astype(np.float64))                              # no silent promotion
     out, cache = C.conv2d_forward(x, w, np.zeros(2, np.float32))
     assert all(g.dtype == np.float32 for g in C.conv2d_backward(np.ones_like(out), cache))
 

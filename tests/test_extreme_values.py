@@ -189,30 +189,123 @@ def test_mse_with_large_values(dtype):
 
 
 # ------------------------------------------------------------- float32 stays float32
-def test_float32_is_not_promoted_by_targets_weights_or_a_python_dout():
+def test_float32_is_not_promoted_by_labels_lists_or_any_dout():
+    """Integer labels and lists adopt the input's float32; every dout (a Python number,
+    a float32 or even a float64 array) is cast to the loss's dtype, as PyTorch's
+    autograd casts a gradient to its tensor's dtype. (Float arrays of the other
+    precision as target or weight are refused: see test_dtypes.py.)"""
     rng = np.random.default_rng(0)
     p = rng.uniform(0.1, 0.9, (4, 3)).astype(np.float32)
     z = rng.standard_normal((4, 3)).astype(np.float32)
     y_int = (rng.random((4, 3)) < 0.5).astype(np.int64)       # integer labels
-    w64 = np.ones(3)                                          # float64 weights
+    w_list = [1.0, 2.0, 0.5]                                  # a list of weights
     for fwd, bwd, x, kw in [
         (LS.binary_cross_entropy_forward, LS.binary_cross_entropy_backward, p,
-         {"weight": w64}),
+         {"weight": w_list}),
         (LS.binary_cross_entropy_with_logits_forward,
          LS.binary_cross_entropy_with_logits_backward, z,
-         {"weight": w64, "pos_weight": w64}),
+         {"weight": w_list, "pos_weight": w_list}),
         (LS.mse_loss_forward, LS.mse_loss_backward, z, {}),
     ]:
         loss, cache = fwd(x, y_int, **kw)
         assert np.asarray(loss).dtype == np.float32, fwd.__name__
-        assert bwd(1.0, cache).dtype == np.float32, bwd.__name__
-        assert bwd(np.float32(1.0), cache).dtype == np.float32
-        # An explicit float64 array as dout follows NumPy's promotion rules.
-        assert bwd(np.array(1.0), cache).dtype == np.float64
-    loss, cache = LS.cross_entropy_forward(z, np.array([0, 2, 1, 1]), w64,
+        for dout in (1.0, np.float32(1.0), np.array(1.0)):
+            assert bwd(dout, cache).dtype == np.float32, (bwd.__name__, dout)
+    loss, cache = LS.cross_entropy_forward(z, np.array([0, 2, 1, 1]), w_list,
                                            label_smoothing=0.1)
     assert loss.dtype == np.float32
     assert LS.cross_entropy_backward(1.0, cache).dtype == np.float32
-    probs = S.softmax(rng.standard_normal((4, 3)))                  # float64 target
+    probs = S.softmax(rng.standard_normal((4, 3))).astype(np.float32)
     loss, cache = LS.cross_entropy_forward(z, probs)
     assert loss.dtype == LS.cross_entropy_backward(1, cache).dtype == np.float32
+
+
+# --------------------------------------------------------------- a mean over nothing
+def _torch_loss(fn, x, *rest, dout=1.0, **kw):
+    """PyTorch's loss and input gradient (float64), NaN-tolerant."""
+    t = torch.tensor(np.asarray(x, np.float64), requires_grad=True)
+    rest = [torch.tensor(np.asarray(a, np.float64 if np.asarray(a).dtype.kind == "f"
+                                    else None)) for a in rest]
+    out = fn(t, *rest, **kw)
+    out.backward(torch.tensor(np.asarray(dout, np.float64)))
+    return out.detach().numpy(), t.grad.numpy()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_mean_when_every_target_is_ignored(dtype, smoothing, weighted):
+    """sum over no kept target / 0: the loss is NaN, as in PyTorch, and the gradient is
+    exactly zero (PyTorch's answer), not NaN, and nothing warns (the fixture makes any
+    RuntimeWarning an error)."""
+    z = np.random.default_rng(3).standard_normal((4, 3)).astype(dtype)
+    t = np.full(4, -100)
+    w = np.array([1.0, 2.0, 0.5], dtype) if weighted else None
+    kw = {"label_smoothing": smoothing}
+    loss, cache = LS.cross_entropy_forward(z, t, w, **kw)
+    grad = LS.cross_entropy_backward(1.0, cache)
+    assert np.isnan(loss) and loss.dtype == dtype
+    assert grad.dtype == dtype and grad.shape == z.shape and not grad.any()
+    want, want_grad = _torch_loss(TF.cross_entropy, z, t, *([] if w is None else [w]),
+                                  **kw)
+    assert np.isnan(want)
+    np.testing.assert_array_equal(grad, want_grad)
+    # ignore_index=1 on a (N, C, d) input: every position ignored, same answer
+    loss, cache = LS.cross_entropy_forward(z.reshape(2, 3, 2), np.ones((2, 2), int),
+                                           ignore_index=1)
+    assert np.isnan(loss) and not LS.cross_entropy_backward(2.0, cache).any()
+
+
+def test_cross_entropy_mean_when_the_kept_targets_weigh_nothing():
+    """Kept targets whose class weights are 0: the mean is 0/0, and PyTorch's gradient
+    is NaN at those rows and 0 at the ignored ones. cnnlib answers the same, without
+    dividing by zero (so without warnings)."""
+    z = np.random.default_rng(4).standard_normal((4, 3))
+    t = np.array([0, -100, 0, -100])
+    w = np.array([0.0, 1.0, 1.0])
+    loss, cache = LS.cross_entropy_forward(z, t, w)
+    grad = LS.cross_entropy_backward(1.0, cache)
+    want, want_grad = _torch_loss(TF.cross_entropy, z, t, w)
+    assert np.isnan(loss) and np.isnan(want)
+    np.testing.assert_array_equal(np.isnan(grad), np.isnan(want_grad))
+    assert np.isnan(grad[[0, 2]]).all() and not grad[[1, 3]].any()
+
+
+LOSSES = {  # name -> (forward, backward, torch op, input maker, target maker)
+    "binary_cross_entropy": (LS.binary_cross_entropy_forward,
+                             LS.binary_cross_entropy_backward, TF.binary_cross_entropy,
+                             lambda s: np.full(s, 0.5), lambda s: np.ones(s)),
+    "binary_cross_entropy_with_logits": (
+        LS.binary_cross_entropy_with_logits_forward,
+        LS.binary_cross_entropy_with_logits_backward,
+        TF.binary_cross_entropy_with_logits, np.zeros, np.ones),
+    "mse_loss": (LS.mse_loss_forward, LS.mse_loss_backward, TF.mse_loss, np.zeros,
+                 np.ones),
+    "cross_entropy (indices)": (LS.cross_entropy_forward, LS.cross_entropy_backward,
+                                TF.cross_entropy, np.zeros,
+                                lambda s: np.zeros(s[:1], dtype=np.int64)),
+    "cross_entropy (probabilities)": (LS.cross_entropy_forward, LS.cross_entropy_backward,
+                                      TF.cross_entropy, np.zeros,
+                                      lambda s: np.full(s, 1 / s[1])),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_losses_on_an_empty_batch(name, reduction, dtype):
+    """An empty batch: 'mean' is NaN, 'sum' is 0, 'none' is empty, as in PyTorch; the
+    gradient is an empty array of the input's shape and dtype, with no warning."""
+    forward, backward, torch_op, make_x, make_t = LOSSES[name]
+    shape = (0, 3)
+    x, t = make_x(shape).astype(dtype), make_t(shape)
+    if t.dtype != np.int64:
+        t = t.astype(dtype)
+    loss, cache = forward(x, t, reduction=reduction)
+    dout = np.ones(np.shape(loss), dtype) if reduction == "none" else 1.0
+    grad = backward(dout, cache)
+    assert grad.shape == shape and grad.dtype == dtype
+    want, _ = _torch_loss(torch_op, x, t, reduction=reduction,
+                          dout=np.ones(np.shape(loss)) if reduction == "none" else 1.0)
+    assert np.shape(loss) == want.shape and np.asarray(loss).dtype == dtype
+    np.testing.assert_array_equal(loss, want)          # NaN == NaN here

@@ -7,8 +7,11 @@ import pytest
 
 LIGHT = {
     "cnnlib, cnnlib.functional": ("torch", "matplotlib", "sklearn", "skimage", "tqdm"),
+    "cnnlib.nn, cnnlib.optim, cnnlib.train, cnnlib.models, cnnlib.features, cnnlib.data":
+        ("torch", "matplotlib", "sklearn", "skimage", "tqdm", "cnnlib.twins"),
     "cnnlib.checks, cnnlib.grade": ("torch", "matplotlib", "IPython", "nbclient"),
     "cnnlib.viz.widgets": ("matplotlib", "ipywidgets", "torch"),
+    "cnnlib._kernel": ("nbclient", "jupyter_client", "zmq", "IPython", "torch"),
 }
 
 

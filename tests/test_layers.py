@@ -1,9 +1,9 @@
-"""Layer objects (cnnlib.nn.layers) against torch.nn, forward and backward, on every device."""
+"""Layer objects (cnnlib.nn) against torch.nn, forward and backward, on every device."""
 import numpy as np
 import pytest
 import torch
 
-from cnnlib.nn import layers as L
+import cnnlib.nn as L
 
 
 from torch_devices import DEVICES
@@ -187,11 +187,11 @@ def test_layers_reject_bad_inputs_with_clear_messages():
     lin(np.ones((4, 3)))
     with pytest.raises(ValueError, match="dout"):
         lin.backward(np.ones((4, 3)))
-    with pytest.raises(RuntimeError, match="before forward"):
+    with pytest.raises(RuntimeError, match="without a pending forward"):
         L.Linear(3, 2).backward(np.ones((4, 2)))
-    with pytest.raises(RuntimeError, match="before forward"):
+    with pytest.raises(RuntimeError, match="without a pending forward"):
         L.Sigmoid().backward(np.ones(3))
-    with pytest.raises(RuntimeError, match="before forward"):
+    with pytest.raises(RuntimeError, match="without a pending forward"):
         L.Flatten().backward(np.ones(3))
     s = L.Sigmoid()
     s(np.ones((2, 3)))

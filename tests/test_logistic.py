@@ -361,7 +361,7 @@ def test_predict_before_fit_and_feature_mismatch():
         model.predict_proba(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="X must be 2-D"):
         model.predict(np.zeros(2))
-    with pytest.raises(ValueError, match=r"threshold must lie in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"threshold must be a finite number in \[0, 1\]"):
         model.predict(X, threshold=1.5)
     with pytest.raises(TypeError, match="threshold must be a number"):
         model.predict(X, threshold="high")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnnlib.nn import layers as L
+import cnnlib.nn as L
 from cnnlib.models import mlp
 from cnnlib.gradcheck import rel_error
 from cnnlib.models.theta import theta_to_wb

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from cnnlib import functional as F
-from cnnlib.nn import layers as L
+import cnnlib.nn as L
 from cnnlib.optim import SGD
 from cnnlib.train import History, evaluate, fit, predict
 
@@ -126,17 +126,20 @@ def test_fit_reduces_the_loss_and_records_history():
     X, y = blobs()
     net = L.Sequential(L.Linear(2, 8, rng=0), L.ReLU(), L.Linear(8, 3, rng=1))
     hist = fit(net, "cross_entropy", SGD(net.parameters(), lr=0.1, momentum=0.9), X, y,
-               epochs=15, batch_size=16, rng=0, progress=False, X_val=X[:50], y_val=y[:50])
+               epochs=15, batch_size=16, rng=0, progress=False,
+               validation_data=(X[:50], y[:50]))
     assert isinstance(hist, History) and len(hist) == 15
     assert len(hist.accuracy) == len(hist.val_loss) == len(hist.val_accuracy) == 15
     assert hist.loss[-1] < 0.3 * hist.loss[0]
     assert hist.accuracy[-1] > 0.95 and hist.val_accuracy[-1] > 0.95
-    loss, acc = evaluate(net, "cross_entropy", X[:50], y[:50])
-    assert loss == pytest.approx(hist.val_loss[-1]) and acc == hist.val_accuracy[-1]
+    scores = evaluate(net, "cross_entropy", X[:50], y[:50])
+    assert scores["loss"] == pytest.approx(hist.val_loss[-1])
+    assert scores["accuracy"] == hist.val_accuracy[-1]
     fig = hist.plot()
     assert [ax.get_title() for ax in fig.axes] == ["loss", "accuracy"]
     assert fig.get_suptitle() == "Training curves"
-    assert set(hist.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert set(hist.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
+    assert hist.lr == [0.1] * 15
     assert fig.axes[0].get_xlabel() == "epoch"
     np.testing.assert_array_equal(hist.epochs, np.arange(1, 16))
 
@@ -185,7 +188,7 @@ def test_fit_with_bce_mse_and_a_custom_loss():
                progress=False)
     np.testing.assert_allclose(custom[0].params["weight"], reg[0].params["weight"],
                                rtol=1e-12)
-    assert evaluate(custom, "mse", X, t)[1] is None
+    assert set(evaluate(custom, "mse", X, t)) == {"loss"}
 
 
 def test_predict_in_batches_equals_all_at_once_and_restores_mode():
@@ -241,10 +244,10 @@ def test_fit_evaluate_predict_reject_bad_inputs():
         fit(net, "cross_entropy", opt, X, y, epochs=0, batch_size=8, progress=False)
     with pytest.raises(TypeError, match="batch_size"):
         fit(net, "cross_entropy", opt, X, y, epochs=1, batch_size=8.0, progress=False)
+    with pytest.raises(TypeError, match="validation_data must be a pair"):
+        fit(net, "cross_entropy", opt, X, y, validation_data=X, **kw)
     with pytest.raises(ValueError, match="X_val and y_val"):
-        fit(net, "cross_entropy", opt, X, y, X_val=X, **kw)
-    with pytest.raises(ValueError, match="X_val and y_val"):
-        fit(net, "cross_entropy", opt, X, y, X_val=X, y_val=y[:3], **kw)
+        fit(net, "cross_entropy", opt, X, y, validation_data=(X, y[:3]), **kw)
     with pytest.raises(ValueError, match="class indices"):
         fit(net, "cross_entropy", opt, X, y + 5, **kw)
     with pytest.raises(TypeError, match="model"):

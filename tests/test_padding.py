@@ -66,3 +66,28 @@ def test_backward_rejects_wrong_dout_shape():
     out, cache = P.pad_forward(np.ones((2, 3)), (1, 1))
     with pytest.raises(ValueError, match="dout"):
         P.pad_backward(np.ones((2, 4)), cache)
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("shape, pad", [((0, 2, 4), (1, 1)), ((3, 0, 4), (1, 1)),
+                                        ((2, 3, 0), (0, 0)), ((0, 3, 3), (1, 1, 1, 1))])
+def test_empty_axes_follow_torch(mode, shape, pad):
+    """'constant' pads anything, empty arrays included. The other modes copy existing
+    pixels, so (as in PyTorch) only a leading batch axis may be empty: cnnlib then
+    returns PyTorch's empty result, and otherwise a clear ValueError where PyTorch
+    raises."""
+    import torch
+    import torch.nn.functional as TF
+
+    x = np.zeros(shape)
+    try:
+        want = TF.pad(torch.tensor(x), pad, mode=mode).numpy()
+    except (RuntimeError, NotImplementedError):
+        want = None
+    if want is None:
+        with pytest.raises(ValueError, match=f"'{mode}' padding needs a non-empty input"):
+            P.pad(x, pad, mode)
+    else:
+        out, cache = P.pad_forward(x, pad, mode)
+        assert out.shape == want.shape
+        assert P.pad_backward(np.ones(out.shape), cache).shape == shape

@@ -10,9 +10,11 @@ What happens, in order:
    reveal.js, jQuery) from package-lock.json into node_modules/, so no page loads
    anything from a CDN.
 2. Every chapter (book/NN_*.ipynb) and every lecture (lectures/NN_*.ipynb) is executed
-   in a fresh kernel, two at a time. Executed copies are cached in _build/.cache under a
-   key made of the notebook's content and cnnlib's source: an unchanged notebook is not
-   executed again.
+   in a fresh kernel, two at a time, by tools/execute.py, unless an identical execution
+   is cached in _build/.cache: the key covers the notebook, the cnnlib modules it imports
+   and the installed packages' versions, so editing one module re-executes only the
+   notebooks that import it. The test suite serves its notebook tests from the same
+   cache.
 3. The executed chapters are copied into a Jupyter Book source folder (_build/src) with
    a generated table of contents in file-name order; links to exercise, solution and
    lecture notebooks are pointed at their copies in the website. Jupyter Book (v1,
@@ -28,10 +30,7 @@ The book opens at _build/html/index.html.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as futures
 import contextlib
-import hashlib
-import multiprocessing
 import os
 import re
 import shutil
@@ -41,6 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_slides import build_slides  # noqa: E402
+from execute import execute_all, strip_ansi as _strip_ansi  # noqa: E402
 from offline_assets import (BOOK_ASSETS, FAVICON_SVG, OFFLINE_DIR, BuildError,  # noqa: E402
                             copy_assets, ensure_node_modules, external_resources, say,
                             write_if_changed)
@@ -51,8 +51,6 @@ from offline_assets import (BOOK_ASSETS, FAVICON_SVG, OFFLINE_DIR, BuildError,  
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 REPO = Path(__file__).resolve().parents[1]
-# Bump to invalidate every cached execution (e.g. after changing how notebooks run).
-CACHE_VERSION = "1"
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_\-]+\.ipynb$")
 
 PRIVATE_MIME = "application/vnd.cnnlib."
@@ -102,128 +100,6 @@ def check_numbering(chapters: list[str]) -> list[str]:
             warnings.append(f"{stem}.ipynb is shown as chapter {shown} (a chapter number "
                             "is missing or repeated before it)")
     return warnings
-
-
-# --------------------------------------------------------------------------- execution
-
-
-def source_digest(repo: Path) -> str:
-    """A hash of cnnlib's source (and data files): when it changes, notebooks rerun."""
-    h = hashlib.sha256()
-    package = repo / "cnnlib"
-    for path in sorted(package.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            h.update(path.relative_to(package).as_posix().encode() + b"\0")
-            h.update(path.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def cache_path(cache: Path, notebook: Path, cnnlib_digest: str) -> Path:
-    h = hashlib.sha256()
-    for part in (CACHE_VERSION.encode(), cnnlib_digest.encode(), notebook.read_bytes()):
-        h.update(part + b"\0")
-    return cache / notebook.parent.name / f"{notebook.stem}.{h.hexdigest()[:20]}.ipynb"
-
-
-def _strip_ansi(text: str) -> str:
-    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
-
-
-def execute_one(notebook: str, target: str, timeout: int,
-                threads: int | None = None) -> tuple[str, float, str | None]:
-    """Execute one notebook in a fresh kernel (in a worker process); write it to target.
-
-    The kernel's own log (start-up chatter, warnings) goes to target's folder as
-    NN_name.kernel.log rather than into the build's output.
-
-    Returns (notebook, seconds, error message or None).
-    """
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
-    # This runs in a worker process, so the environment changes stay here. The kernel
-    # must draw figures inline even when the caller set MPLBACKEND=Agg (the test suite
-    # does); and kernels side by side should not each claim every core.
-    os.environ.pop("MPLBACKEND", None)
-    if threads:
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            os.environ.setdefault(var, str(threads))
-    start = time.perf_counter()
-    src = Path(notebook)
-    out = Path(target)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    error = None
-    # A kernel client now and then waits forever for a message that never comes (the
-    # kernel sits idle; seen a few times in a hundred runs on a loaded machine). The
-    # per-cell timeout turns that into an error, and one retry in a fresh kernel gets
-    # past it; a notebook that really is broken fails both times.
-    for attempt in (1, 2):
-        nb = nbformat.read(src, as_version=4)
-        client = NotebookClient(
-            nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
-            resources={"metadata": {"path": str(src.parent)}})
-        try:
-            if any(cell.cell_type == "code" for cell in nb.cells):  # else no kernel needed
-                with open(out.parent / f"{src.stem}.kernel.log", "w") as log:
-                    client.execute(stderr=log, stdout=log)
-        except CellTimeoutError as exc:
-            error = f"a cell ran longer than {timeout} s (attempt {attempt}): {exc}"
-            continue
-        except (CellExecutionError, DeadKernelError) as exc:
-            lines = _strip_ansi(str(exc)).strip().splitlines()
-            return notebook, time.perf_counter() - start, "\n".join(lines[-25:])
-        except Exception as exc:  # a kernel that cannot start, a broken notebook file
-            return notebook, time.perf_counter() - start, f"{type(exc).__name__}: {exc}"
-        error = None
-        break
-    if error:
-        return notebook, time.perf_counter() - start, error
-    tmp = out.with_suffix(".tmp")
-    nbformat.write(nb, tmp)
-    tmp.replace(out)
-    return notebook, time.perf_counter() - start, None
-
-
-def execute_all(notebooks: list[Path], cache: Path, repo: Path, jobs: int, timeout: int,
-                force: bool) -> dict[Path, Path]:
-    """Executed copies of every notebook, from the cache where possible."""
-    digest = source_digest(repo)
-    targets = {nb: cache_path(cache, nb, digest) for nb in notebooks}
-    todo = [nb for nb in notebooks if force or not targets[nb].is_file()]
-    cached = len(notebooks) - len(todo)
-    if cached:
-        say(f"{cached} notebook(s) unchanged since their last run: using the cached outputs")
-    if todo:
-        say(f"Executing {len(todo)} notebook(s), {jobs} at a time ...")
-    threads = max(1, (os.cpu_count() or 2) // jobs) if jobs > 1 else None
-    failures = []
-    if todo:
-        # Fresh interpreters, one per notebook: a forked worker inherits the parent's
-        # ZeroMQ state (its background threads included), and a kernel client in such a
-        # child can wait forever for a reply that the kernel already sent.
-        context = multiprocessing.get_context("spawn")
-        with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                         max_tasks_per_child=1) as pool:
-            jobs_ = [pool.submit(execute_one, str(nb), str(targets[nb]), timeout, threads) for nb in todo]
-            for job in futures.as_completed(jobs_):
-                notebook, seconds, error = job.result()
-                name = f"{Path(notebook).parent.name}/{Path(notebook).name}"
-                if error:
-                    say(f"  FAILED   {name} after {seconds:.1f} s")
-                    failures.append((name, error))
-                else:
-                    say(f"  executed {name} in {seconds:.1f} s")
-    if failures:
-        report = "\n\n".join(f"--- {name} ---\n{error}" for name, error in failures)
-        raise BuildError(f"{len(failures)} notebook(s) failed to execute:\n\n{report}")
-    # Drop stale cache entries: older content or cnnlib, notebooks renamed or removed.
-    current = set(targets.values())
-    for folder in {target.parent for target in current}:
-        for old in folder.glob("*.ipynb"):
-            if old not in current:
-                old.unlink()
-    return targets
 
 
 # --------------------------------------------------------------------------- staging

@@ -2,7 +2,9 @@
 
 Private helpers of :mod:`cnnlib.checks`. ``compare`` returns ``None`` when the values
 agree and otherwise a sentence a student can act on ("wrong shape: expected (3, 4), got
-(4, 3)", "3 of 10 values differ, the largest by 0.25 at index (2,)").
+(4, 3)", "3 of 10 values differ, the largest by 0.25 at index (2,)"), with the likely
+mistake when one explains the difference (a sign, a factor, an off-by-one, a transpose,
+a dtype: see ``_mistakes.py``). Small arrays are shown by value.
 """
 from __future__ import annotations
 
@@ -11,10 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from cnnlib.checks._mistakes import diagnose_shape, diagnose_values
+
 __all__ = ["compare", "show", "short", "to_numpy_if_tensor"]
 
 # How arrays are printed in verdicts: short enough to read in a notebook output.
 _PRINT = dict(precision=5, threshold=24, edgeitems=3, linewidth=78, suppress=False)
+#: Arrays up to this many values are shown by value in a call's arguments.
+SMALL = 20
 
 
 def to_numpy_if_tensor(x: Any) -> Any:
@@ -56,19 +62,24 @@ def show(x: Any, indent: int = 0) -> str:
 
 
 def short(x: Any) -> str:
-    """A one-line summary used when listing a call's arguments."""
+    """A one-line summary used when listing a call's arguments: small arrays (up to
+    ``SMALL`` values) by value, larger ones by shape and dtype."""
     x = to_numpy_if_tensor(x)
     if isinstance(x, np.ndarray):
         if x.ndim == 0:
             return repr(x.item())
-        if x.size <= 6 and x.ndim == 1:
-            with np.printoptions(**_PRINT):
-                return np.array2string(x, separator=", ")
+        if x.size <= SMALL:
+            # one line, no padding to align columns: "[[0.5, -1.25], [2, 3]]"
+            text = np.array2string(x, separator=", ", threshold=SMALL, max_line_width=10**6,
+                                   formatter={"float_kind": lambda v: repr(float(f"{v:.5g}"))}
+                                   ).replace("\n", "").replace(",  ", ", ")
+            return text if x.dtype.kind in "bif" and x.dtype.itemsize == 8 or \
+                x.dtype.kind == "b" else f"{text} ({x.dtype})"
         return f"<array of shape {x.shape}, {x.dtype}>"
     if callable(x):
         return getattr(x, "__name__", type(x).__name__)
     text = repr(x)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _compare_arrays(got: Any, expected: Any, rtol: float, atol: float,
@@ -88,10 +99,7 @@ def _compare_arrays(got: Any, expected: Any, rtol: float, atol: float,
     got_arr = np.asarray(to_numpy_if_tensor(got))
     if got_arr.shape != exp.shape:
         msg = f"{where}wrong shape: expected shape {exp.shape}, got shape {got_arr.shape}"
-        if got_arr.ndim >= 2 and got_arr.shape[::-1] == exp.shape:
-            msg += " (transposed?)"
-        elif got_arr.size == exp.size and got_arr.size > 1:
-            msg += " (same number of values: a reshape or a missing/extra axis?)"
+        msg += diagnose_shape(got_arr, exp, rtol, atol)
         return msg + f"\n    expected: {show(exp, 14)}\n    got:      {show(got_arr, 14)}"
     bad = ~np.isclose(got_arr, exp, rtol=rtol, atol=atol, equal_nan=True)
     if not bad.any():
@@ -112,6 +120,9 @@ def _compare_arrays(got: Any, expected: Any, rtol: float, atol: float,
                          f"(expected {exp[idx].item()!r}, got {got_arr[idx].item()!r})")
     lines.append(f"    expected: {show(exp, 14)}")
     lines.append(f"    got:      {show(got_arr, 14)}")
+    cause = diagnose_values(got_arr, exp, rtol, atol, bad)
+    if cause:
+        lines.append(f"    Likely cause: {cause}")
     return "\n".join(lines)
 
 

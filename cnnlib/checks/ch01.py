@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.checks import Case, check_function, exercise, verdict
+from cnnlib.checks import Case, check_function, check_rng, exercise, verdict
 
 __all__ = ["check_sigmoid", "check_log_loss", "check_log_loss_gradient",
            "check_gradient_descent", "check_learning_rate"]
@@ -41,7 +41,7 @@ def check_sigmoid(sigmoid):
     for |z| = 1e4, float32 kept."""
     from cnnlib.functional import sigmoid as reference
 
-    rng = np.random.default_rng(101)
+    rng = check_rng(101)
     overflow_hint = ("np.exp(-z) overflows for z = -1e4 (e^10000 is inf). For z < 0 "
                      "use the equal form e^z / (1 + e^z), whose exponential is < 1; "
                      "np.where(z >= 0, ..., ...) picks the form per element (compute "
@@ -74,7 +74,7 @@ def check_log_loss(log_loss):
     def ref(z, y):
         return reference(z, np.asarray(y, dtype=np.asarray(z).dtype))
 
-    rng = np.random.default_rng(102)
+    rng = check_rng(102)
     z = rng.normal(scale=2, size=10)
     y = (rng.random(10) < 0.5).astype(float)
     stable_hint = ("log(g(z)) = -log(1 + e^{-z}) and log(1 - g(z)) = -log(1 + e^{z}); "
@@ -119,7 +119,7 @@ def _torch_gradient(theta, X, y):
 @exercise("1.3", "The gradient of the log-loss")
 def check_log_loss_gradient(gradient):
     """``gradient(theta, X, y)``: (n + 1,) gradient of the mean log-loss, bias first."""
-    rng = np.random.default_rng(103)
+    rng = check_rng(103)
     X = rng.normal(size=(20, 3))
     y = (rng.random(20) < 0.5).astype(float)
     theta = rng.normal(size=4)
@@ -155,7 +155,7 @@ def _ref_descent(X, y, lr, epochs):
 def check_gradient_descent(gradient_descent):
     """``gradient_descent(X, y, lr, epochs)``: full-batch gradient descent from
     theta = 0; returns theta (n + 1,)."""
-    rng = np.random.default_rng(104)
+    rng = check_rng(104)
     X = rng.normal(size=(30, 2))
     y = (X[:, 0] + 0.5 * rng.normal(size=30) > 0).astype(float)
     return check_function(gradient_descent, [

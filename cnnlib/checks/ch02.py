@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.checks import Case, check_function, exercise, verdict
+from cnnlib.checks import Case, check_function, check_rng, exercise, verdict
 
 __all__ = ["check_h_theta", "check_forward_propagation", "check_backprop_one_hidden",
            "check_numerical_gradient", "check_xor"]
@@ -46,7 +46,7 @@ def check_h_theta(h_theta):
     def reference(T1, T2, x):
         return float(hypothesis([T1, T2], np.asarray(x)[None, :])[0, 0])
 
-    rng = np.random.default_rng(201)
+    rng = check_rng(201)
     bias_hint = ("every layer gets a bias unit equal to 1 in front: z_i = Theta[i, 0] * 1 "
                  "+ Theta[i, 1] * x_1 + ... (and the output unit reads a_0^(2) = 1 too)")
     T1, T2 = rng.normal(size=(3, 4)), rng.normal(size=(1, 4))
@@ -79,7 +79,7 @@ def check_forward_propagation(forward_propagation):
     def reference(Thetas, X):
         return reference_fp(Thetas, X)[0]
 
-    rng = np.random.default_rng(202)
+    rng = check_rng(202)
     list_hint = ("return a list that starts with X itself and has one (m, s_l) array per "
                  "layer, without the bias column")
     cases = [Case("the chapter's example as a batch of one",
@@ -123,7 +123,7 @@ def _torch_backprop(T1, T2, X, Y):
 def check_backprop_one_hidden(backprop_one_hidden):
     """``backprop_one_hidden(Theta1, Theta2, X, Y)`` -> ``(J, grad1, grad2)``: the mean
     cross-entropy over examples (summed over output units) and its gradients."""
-    rng = np.random.default_rng(203)
+    rng = check_rng(203)
     delta_hint = ("delta3 = a3 - Y; delta2 = (delta3 @ Theta2)[:, 1:] * a2 * (1 - a2); "
                   "grad2 = delta3.T @ [1, a2] / m and grad1 = delta2.T @ [1, X] / m")
     cases = []
@@ -159,7 +159,7 @@ def _wavy(theta):
 def _net_cost_of_theta1():
     """J as a function of Theta^(1) alone, for a fixed 3-3-1 network and batch."""
     from cnnlib.models.mlp import cost_function
-    rng = np.random.default_rng(2041)
+    rng = check_rng(2041)
     (T1, T2), X, Y = _net([3, 3, 1], 6, rng)
 
     def cost(theta1):
@@ -172,7 +172,7 @@ def check_numerical_gradient(numerical_gradient):
     """``numerical_gradient(f, theta, h=1e-5)``: central differences
     (f(theta + h e_i) - f(theta - h e_i)) / 2h for every entry of theta (any shape);
     theta is left unchanged."""
-    rng = np.random.default_rng(204)
+    rng = check_rng(204)
     cost, T1 = _net_cost_of_theta1()
     central_hint = ("use the central difference (f(theta + h e_i) - f(theta - h e_i)) / (2h) "
                     "for each entry; work on a float copy so theta is left unchanged")
@@ -212,7 +212,7 @@ XOR_Y = np.array([0.0, 1.0, 1.0, 0.0])
 
 @exercise("2.5", "A network that learns XOR")
 def check_xor(Thetas):
-    """``Thetas``: a trained network in the notes' notation (list of Theta matrices,
+    """``Thetas``: a trained network in the chapter's notation (list of Theta matrices,
     2 inputs, 1 output, at least one hidden layer) whose outputs on the four XOR
     inputs are all within 0.1 of the targets 0, 1, 1, 0."""
     from cnnlib.models.mlp import hypothesis

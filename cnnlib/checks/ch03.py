@@ -1,7 +1,7 @@
 """Checks for the exercises of chapter 3, many classes
 (``solutions/03_one_vs_rest.ipynb``).
 
-Each check runs the student's function on several cases (the lecture notes' vehicle
+Each check runs the student's function on several cases (the chapter's vehicle
 example, random shapes, edge cases such as logits of size 1e4, float32) against cnnlib
 and PyTorch.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.checks import Case, check_function, exercise, verdict
+from cnnlib.checks import Case, check_function, check_rng, exercise, verdict
 
 __all__ = ["check_one_hot", "check_softmax", "check_softmax_gradient",
            "check_predict_from_theta", "check_confusion_matrix", "check_softmax_settings"]
@@ -49,7 +49,7 @@ def _ref_one_hot(labels, num_classes):
 def check_one_hot(one_hot):
     """``one_hot(labels, num_classes)``: (n,) class indices -> (n, K) matrix with a
     single 1 per row, in the column of the label."""
-    rng = np.random.default_rng(301)
+    rng = check_rng(301)
     return check_function(one_hot, [
         Case("motorcycle (class 2 of 4) is (0, 0, 1, 0)", (np.array([2]), 4),
              expected=np.array([[0, 0, 1, 0]]), check=_is_array,
@@ -84,7 +84,7 @@ def _torch_softmax(Z):
 def check_softmax(softmax):
     """``softmax(Z)``: (n, K) scores -> (n, K) probabilities, row by row, finite and
     warning-free for scores of size 1e4, float32 kept."""
-    rng = np.random.default_rng(302)
+    rng = check_rng(302)
     Z = rng.normal(scale=3, size=(6, 4))
     overflow_hint = ("np.exp(1e4) is inf and inf / inf is nan. Subtract each row's "
                      "maximum first (Z - Z.max(axis=1, keepdims=True)): softmax does not "
@@ -125,7 +125,7 @@ def _torch_gradient(Z, y):
 def check_softmax_gradient(cross_entropy_gradient):
     """``cross_entropy_gradient(Z, y)``: gradient of the mean softmax cross-entropy
     with respect to the scores Z (n, K), labels y (n,): (softmax(Z) - Y) / n."""
-    rng = np.random.default_rng(303)
+    rng = check_rng(303)
     Z, y = rng.normal(scale=2, size=(8, 5)), rng.integers(0, 5, 8)
     return check_function(cross_entropy_gradient, [
         Case("one example, equal scores", (np.zeros((1, 4)), np.array([2])),
@@ -160,7 +160,7 @@ def _ref_predict(Theta, X):
 def check_predict_from_theta(predict_from_theta):
     """``predict_from_theta(Theta, X)``: Theta (K, d + 1) with the bias in column 0,
     X (n, d) -> (n,) index of the largest output unit."""
-    rng = np.random.default_rng(304)
+    rng = check_rng(304)
     Theta, X = rng.normal(size=(4, 3)), rng.normal(size=(9, 2))
     return check_function(predict_from_theta, [
         Case("the bias alone decides when x = 0",
@@ -187,7 +187,7 @@ def _ref_confusion(y_true, y_pred, K):
 def check_confusion_matrix(confusion_matrix):
     """``confusion_matrix(y_true, y_pred, K)``: (K, K) counts, entry [i, j] = number
     of examples of true class i predicted as class j."""
-    rng = np.random.default_rng(305)
+    rng = check_rng(305)
     t, p = rng.integers(0, 6, 50), rng.integers(0, 6, 50)
     return check_function(confusion_matrix, [
         Case("a small example", (np.array([0, 0, 1, 2, 2]), np.array([0, 1, 1, 2, 0]), 3),

@@ -1,17 +1,17 @@
 """Checks for the exercises of chapter 4, from fully connected to convolutional layers
 (``solutions/04_fully_connected_to_convolution.ipynb``).
 
-Each check runs the student's function on several cases: the lecture notes' worked
+Each check runs the student's function on several cases: the chapter's worked
 example ([1, 1, 1, 0, 0] with the filter [1, 0, 1] gives [2, 1, 1]), random lengths,
 a filter of length 1, a filter as long as the input, and the parameter counts of the
-notes (25, 13 and 3 for five units; 16 billion and 40 million for a 200 x 200 image),
+chapter (25, 13 and 3 for five units; 16 billion and 40 million for a 200 x 200 image),
 against cnnlib and PyTorch.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.checks import Case, check_function, exercise
+from cnnlib.checks import Case, check_function, check_rng, exercise
 
 __all__ = ["check_conv1d_loop", "check_true_convolution", "check_banded_matrix",
            "check_fully_connected_weights", "check_layer_weights",
@@ -57,7 +57,7 @@ def _cnnlib_toeplitz(theta, n):
 def _signals(seed: int):
     """Random (x, theta) pairs: one random length, one filter of length 1, one filter as
     long as the input."""
-    rng = np.random.default_rng(seed)
+    rng = check_rng(seed)
     n = int(rng.integers(8, 20))
     m = int(rng.integers(2, 6))
     return (rng.normal(size=n), rng.normal(size=m)), \
@@ -132,7 +132,7 @@ def _acts_like_convolution(T) -> str | None:
     if T.shape != (7, 9):
         return (f"for theta of length 3 and n = 9, T must have shape (7, 9) (n - m + 1 "
                 f"rows, n columns), got {T.shape}")
-    x = np.random.default_rng(7).normal(size=9)
+    x = check_rng(7).normal(size=9)
     if not np.allclose(T @ x, _cnnlib_conv1d(x, theta), rtol=1e-10, atol=1e-12):
         return "T @ x differs from the convolution theta * x"
     return None
@@ -142,7 +142,7 @@ def _acts_like_convolution(T) -> str | None:
 def check_banded_matrix(banded_matrix):
     """``banded_matrix(theta, n)``: the (n - m + 1, n) matrix T with T[i, i + j] =
     theta[j], so that T @ x == theta * x."""
-    rng = np.random.default_rng(403)
+    rng = check_rng(403)
     theta_r = rng.normal(size=4)
     shape_hint = ("T has one row per output (n - m + 1 rows) and one column per input "
                   "(n columns); row i holds the filter in columns i .. i + m - 1")
@@ -168,7 +168,7 @@ def check_banded_matrix(banded_matrix):
 # ------------------------------------------------------ 4.4 fully connected count
 def _cnnlib_fc_weights(layer_sizes):
     """Build the network with cnnlib's Linear layers (no bias) and count its weights."""
-    from cnnlib.nn.layers import Linear, Sequential
+    from cnnlib.nn import Linear, Sequential
     sizes = list(layer_sizes)
     net = Sequential(*[Linear(a, b, bias=False, rng=0) for a, b in zip(sizes, sizes[1:])])
     return net.num_parameters()
@@ -197,7 +197,7 @@ def check_fully_connected_weights(fully_connected_weights):
              expected=_cnnlib_fc_weights, rtol=0, atol=0, hint=pairs_hint),
         Case("5 layers against PyTorch's nn.Linear", ([8, 16, 32, 16, 2],),
              expected=_torch_fc_weights, rtol=0, atol=0, hint=pairs_hint),
-        Case("the notes' image: 40,000 pixels to 400,000 hidden units",
+        Case("the chapter's image: 40,000 pixels to 400,000 hidden units",
              ([40_000, 400_000],), expected=16_000_000_000, rtol=0, atol=0,
              hint="40,000 * 400,000 = 16 billion: use Python ints, which never overflow"),
         Case("a tuple works too", ((10, 20, 5),), expected=300, rtol=0, atol=0),
@@ -235,7 +235,7 @@ def check_layer_weights(layer_weights):
             "each hidden unit has its own field*field weights; convolutional: one "
             "field*field filter per map")
     return check_function(layer_weights, [
-        Case("the notes' 200 x 200 image, 10 maps, 10 x 10 fields",
+        Case("the chapter's 200 x 200 image, 10 maps, 10 x 10 fields",
              ((200, 200), 10, 10),
              expected=(16_000_000_000, 40_000_000, 1_000), rtol=0, atol=0, hint=hint),
         Case("a 28 x 28 digit, one map, 5 x 5 fields", ((28, 28), 1, 5),
@@ -258,7 +258,7 @@ def check_conv1d_padding_stride(conv1d_general):
     """``conv1d_general(x, theta, padding=0, stride=1)``: x padded with ``padding``
     zeros at both ends, the window moved ``stride`` samples at a time; output length
     floor((n + 2 padding - m) / stride) + 1."""
-    rng = np.random.default_rng(406)
+    rng = check_rng(406)
     x_r, t_r = rng.normal(size=17), rng.normal(size=4)
     length_hint = ("the output has floor((n + 2*padding - m) / stride) + 1 entries; pad "
                    "first (np.pad(x, padding)), then window i starts at i * stride")
@@ -266,7 +266,7 @@ def check_conv1d_padding_stride(conv1d_general):
         Case("the worked example without padding or stride", (WORKED_X, WORKED_THETA),
              expected=np.array([2.0, 1.0, 1.0]), rtol=0, atol=1e-12,
              hint="with the defaults padding=0, stride=1 this is Exercise 4.1"),
-        Case("the worked example with padding=1 (the notes' 5 x 5 matrix)",
+        Case("the worked example with padding=1 (the chapter's 5 x 5 matrix)",
              (WORKED_X, WORKED_THETA), {"padding": 1},
              expected=np.array([1.0, 2.0, 1.0, 1.0, 0.0]), rtol=0, atol=1e-12,
              hint="add `padding` zeros at BOTH ends: [0, 1, 1, 1, 0, 0, 0]"),

@@ -1,7 +1,7 @@
 """Checks for the exercises of chapter 5, convolution of images
 (``solutions/05_convolution_of_images.ipynb``).
 
-Each check runs the student's function on several cases: the lecture notes' worked
+Each check runs the student's function on several cases: the chapter's worked
 example (the 5 x 5 binary image and the filter [[1,0,1],[0,1,0],[1,0,1]] give
 [[4,3,4],[2,4,3],[2,3,4]]), random non-square images and kernels, 1 x 1 kernels, a kernel
 as large as the image, strides that leave pixels over, all-negative maps and ties for
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.checks import Case, check_function, exercise, verdict
+from cnnlib.checks import Case, check_function, check_rng, exercise, verdict
 
 __all__ = ["check_conv2d_valid", "check_conv2d_padding_stride", "check_output_size",
            "check_max_pool", "check_conv_multichannel", "check_vertical_edge_kernel",
@@ -57,7 +57,7 @@ def _torch_conv(image, kernel, padding=0, stride=1):
 def _images(seed: int):
     """Random (image, kernel) pairs: non-square image with a non-square kernel, a 1 x 1
     kernel, and a kernel as large as the image."""
-    rng = np.random.default_rng(seed)
+    rng = check_rng(seed)
     H, W = int(rng.integers(6, 12)), int(rng.integers(12, 18))
     kh, kw = int(rng.integers(2, 5)), int(rng.integers(1, 4))
     return (rng.normal(size=(H, W)), rng.normal(size=(kh, kw))), \
@@ -74,7 +74,7 @@ def check_conv2d_valid(conv2d_valid):
     size_hint = ("the output has H - kh + 1 rows and W - kw + 1 columns; output (i, j) "
                  "sums image[i + m, j + n] * kernel[m, n] over m < kh and n < kw")
     return check_function(conv2d_valid, [
-        Case("the notes' worked example", (WORKED_IMAGE, WORKED_KERNEL),
+        Case("the chapter's worked example", (WORKED_IMAGE, WORKED_KERNEL),
              expected=WORKED_RESULT, rtol=0, atol=1e-12, hint=size_hint),
         Case("an asymmetric 2 x 2 kernel (not flipped)", (ASYMMETRIC_IMAGE, ASYMMETRIC_KERNEL),
              expected=np.array([[-3.0, -1, 1], [5, 7, 9], [13, 15, 17]]), rtol=0,
@@ -169,9 +169,9 @@ def check_output_size(output_size):
     as an int."""
     formula = ("floor((n + 2*padding - k) / stride) + 1: in Python "
                "(n + 2 * padding - k) // stride + 1")
-    rng = np.random.default_rng(503)
+    rng = check_rng(503)
     cases = [
-        Case("the notes' 5 x 5 image and 3 x 3 filter", (5, 3), expected=3, rtol=0, atol=0,
+        Case("the chapter's 5 x 5 image and 3 x 3 filter", (5, 3), expected=3, rtol=0, atol=0,
              check=_is_int, hint="5 - 3 + 1 = 3 positions"),
         Case("padding 1 keeps the size ('same')", (5, 3), {"padding": 1}, expected=5,
              rtol=0, atol=0, check=_is_int, hint="padding adds 2 * padding pixels, one ring "
@@ -217,7 +217,7 @@ def check_max_pool(max_pool):
     """``max_pool(feature_map, kernel_size, stride=None)``: the maximum of each
     kernel_size x kernel_size window moved ``stride`` pixels (default: kernel_size) at a
     time; (H, W) -> (floor((H - k) / s) + 1, floor((W - k) / s) + 1)."""
-    rng = np.random.default_rng(504)
+    rng = check_rng(504)
     ragged = rng.normal(size=(7, 10))
     window_hint = ("window (i, j) covers rows i*stride .. i*stride + k - 1 and the same "
                    "columns; keep its maximum (np.max of the slice)")
@@ -264,7 +264,7 @@ def check_conv_multichannel(conv_multichannel):
     """``conv_multichannel(x, weight)``: x (C, H, W), weight (F, C, kh, kw) ->
     (F, H-kh+1, W-kw+1), out[f, s, t] = sum_k sum_i sum_j weight[f, k, i, j]
     x[k, s+i, t+j] (valid, stride 1)."""
-    rng = np.random.default_rng(505)
+    rng = check_rng(505)
     x_r, w_r = rng.normal(size=(3, 7, 9)), rng.normal(size=(4, 3, 3, 2))
     photo = rng.random((3, 6, 5))
     luma = np.array([0.2125, 0.7154, 0.0721]).reshape(1, 3, 1, 1)

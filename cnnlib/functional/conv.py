@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib._validate import as_float_array, check_positive_int, check_shape
+from cnnlib._validate import (as_dout, as_float_arrays, check_positive_int, check_shape,
+                              snapshot)
 from cnnlib.functional.im2col import Windows, col2im, conv_output_size, im2col, pad_buffer
 
 __all__ = [
@@ -61,11 +62,12 @@ def _prepare(op: str, nd: int, input, weight, bias, stride, padding, dilation, g
     """Validate a conv call in ``nd`` spatial dimensions and bring it to 2-D form.
 
     Returns ``(x, w, b, stride, pads, dilation, groups, unbatched)`` with x
-    (N, C, H, W), w (F, C/groups, kh, kw) of one common float dtype, and
-    ``pads = (top, bottom, left, right)``; 1-D convolutions get height 1.
+    (N, C, H, W), w (F, C/groups, kh, kw) of one common float dtype (see
+    :func:`cnnlib._validate.as_float_arrays`; w is the cache's own copy, never the
+    caller's array), and ``pads = (top, bottom, left, right)``; 1-D convolutions get
+    height 1.
     """
-    x = as_float_array(input, "input")
-    w = as_float_array(weight, "weight")
+    x, w, b = as_float_arrays(input=input, weight=weight, bias=bias)
     dims = "(C, L)" if nd == 1 else "(C, H, W)"
     bdims = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
     if x.ndim not in (nd + 1, nd + 2):
@@ -83,6 +85,16 @@ def _prepare(op: str, nd: int, input, weight, bias, stride, padding, dilation, g
     if unbatched:
         x = x[None]
     c_in, f_out, c_per_group = x.shape[1], w.shape[0], w.shape[1]
+    # Empty sizes: an empty batch gives an empty output (as in PyTorch); anything else
+    # empty has no meaningful convolution (PyTorch raises too, except for 0 input
+    # channels, where it returns an array whose channel count ignores the filters).
+    if c_in == 0 or f_out == 0 or 0 in w.shape[2:] or 0 in x.shape[2:]:
+        what = ("input has no channels" if c_in == 0 else
+                "weight holds no filters (out_channels = 0)" if f_out == 0 else
+                "the kernel has an empty axis" if 0 in w.shape[2:] else
+                "input has an empty spatial axis")
+        raise ValueError(f"{op}: {what}; every size but the batch must be at least 1: "
+                         f"input.shape={np.shape(input)}, weight.shape={w.shape}")
     if f_out % groups:
         raise ValueError(f"{op}: out_channels = weight.shape[0] = {f_out} must be "
                          f"divisible by groups = {groups}")
@@ -91,26 +103,22 @@ def _prepare(op: str, nd: int, input, weight, bias, stride, padding, dilation, g
                          f"weight.shape[1] * groups = {c_per_group} * {groups} = "
                          f"{c_per_group * groups}: input.shape={np.shape(input)}, "
                          f"weight.shape={w.shape}")
-    b = None
-    if bias is not None:
-        b = as_float_array(bias, "bias")
+    if b is not None:
         check_shape(b, "bias", (f_out,))
-    dtype = np.result_type(x, w, *(() if b is None else (b,)))
-    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
-    b = None if b is None else b.astype(dtype, copy=False)
-    if nd == 1:                                  # a 1-D signal is an image of height 1
+    w = snapshot(w, weight)              # the backward reads it: keep forward's values
+    if nd == 1:                          # a 1-D signal is an image of height 1
         x, w = x[:, :, None, :], w[:, :, None, :]
         stride, dilation = (1, *stride), (1, *dilation)
     ksize = w.shape[2:]
     pads = _resolve_padding(op, padding, nd, ksize, stride, dilation)
     for axis, name in ((0, "height"), (1, "width")):
-        extent = dilation[axis] * (ksize[axis] - 1) + 1
-        padded = x.shape[2 + axis] + pads[2 * axis] + pads[2 * axis + 1]
-        if extent > padded and not (nd == 1 and axis == 0):
-            raise ValueError(f"{op}: the kernel (extent {extent} along the {name}, "
-                             f"dilation included) is larger than the padded input "
-                             f"({padded}): input.shape={np.shape(input)}, "
-                             f"weight.shape={np.shape(weight)}, padding={padding!r}")
+        try:
+            conv_output_size(x.shape[2 + axis], ksize[axis], stride[axis],
+                             pads[2 * axis:2 * axis + 2], dilation[axis])
+        except ValueError as exc:
+            raise ValueError(f"{op}: along the {name}, the {exc}: input.shape="
+                             f"{np.shape(input)}, weight.shape={np.shape(weight)}, "
+                             f"padding={padding!r}") from None
     return x, w, b, stride, pads, dilation, groups, unbatched
 
 
@@ -134,12 +142,6 @@ def _resolve_padding(op, padding, nd, ksize, stride, dilation) -> tuple[int, ...
     return (0, 0, p[0], p[0]) if nd == 1 else (p[0], p[0], p[1], p[1])
 
 
-def _check_dout(dout, expected_shape, dtype) -> np.ndarray:
-    d = as_float_array(dout, "dout")
-    check_shape(d, "dout", expected_shape)
-    return d.astype(dtype, copy=False)
-
-
 # --------------------------------------------------------------- the readable version
 def conv2d_loop_forward(input, weight, bias=None, stride=1, padding=0, dilation=1,
                         groups=1):
@@ -156,8 +158,8 @@ def conv2d_loop_forward(input, weight, bias=None, stride=1, padding=0, dilation=
     xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))      # zeros around the image
     N, F = x.shape[0], w.shape[0]
     cg, kh, kw = w.shape[1:]                     # channels per group, kernel size
-    OH = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
-    OW = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    OH = conv_output_size(xp.shape[2], kh, sh, dilation=dh)   # output height, width
+    OW = conv_output_size(xp.shape[3], kw, sw, dilation=dw)
     out = np.zeros((N, F, OH, OW), dtype=x.dtype)
     for n in range(N):                           # every image
         for f in range(F):                       # every filter
@@ -187,10 +189,10 @@ def conv2d_loop_backward(dout, cache):
     xp, w, (sh, sw, dh, dw, pt, pl, H, W, groups), has_bias, unbatched = cache
     N, F = xp.shape[0], w.shape[0]
     cg, kh, kw = w.shape[1:]
-    OH = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
-    OW = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    OH = conv_output_size(xp.shape[2], kh, sh, dilation=dh)
+    OW = conv_output_size(xp.shape[3], kw, sw, dilation=dw)
     shape = (N, F, OH, OW)
-    d = _check_dout(dout, shape[1:] if unbatched else shape, xp.dtype).reshape(shape)
+    d = as_dout(dout, shape[1:] if unbatched else shape, xp.dtype).reshape(shape)
     dxp, dweight = np.zeros_like(xp), np.zeros_like(w)
     for n in range(N):
         for f in range(F):
@@ -261,7 +263,7 @@ def conv2d_backward(dout, cache):
     inner, unbatched = cache
     win = inner[2]
     shape = (win.n, inner[1].shape[0] * inner[1].shape[1], win.oh, win.ow)
-    d = _check_dout(dout, shape[1:] if unbatched else shape, inner[0].dtype)
+    d = as_dout(dout, shape[1:] if unbatched else shape, inner[0].dtype)
     dinput, dweight, dbias = _fast_backward(d.reshape(shape), inner)
     return (dinput[0] if unbatched else dinput), dweight, dbias
 
@@ -303,7 +305,7 @@ def conv1d_backward(dout, cache):
     inner, unbatched = cache
     win = inner[2]
     shape = (win.n, inner[1].shape[0] * inner[1].shape[1], win.ow)
-    d = _check_dout(dout, shape[1:] if unbatched else shape, inner[0].dtype)
+    d = as_dout(dout, shape[1:] if unbatched else shape, inner[0].dtype)
     dinput, dweight, dbias = _fast_backward(d.reshape(shape)[:, :, None, :], inner)
     dinput, dweight = dinput[:, :, 0, :], dweight[:, :, 0, :]
     return (dinput[0] if unbatched else dinput), dweight, dbias

@@ -30,36 +30,52 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from cnnlib._validate import check_positive_int
+from cnnlib._validate import check_bool, check_pair, check_positive_int
 
 __all__ = ["conv_output_size", "Windows", "pad_buffer", "im2col", "col2im",
            "offset_view"]
 
 
-def conv_output_size(n: int, k: int, stride: int = 1, padding: int = 0,
-                     dilation: int = 1) -> int:
+def conv_output_size(n: int, k: int, stride: int = 1, padding: int | tuple[int, int] = 0,
+                     dilation: int = 1, *, ceil_mode: bool = False) -> int:
     r"""Number of positions a window of size ``k`` takes along an axis of length ``n``.
 
     .. math:: n_{out} = \left\lfloor \frac{n + 2p - d (k - 1) - 1}{s} \right\rfloor + 1
 
-    with padding ``p`` on both sides, stride ``s`` and dilation ``d`` (``d (k-1) + 1``
-    is the kernel's extent once dilated). The 5-pixel example of the lecture notes:
-    ``conv_output_size(5, 3) == 3``; with ``padding=1`` it is 5 ("same"); with
-    ``stride=2`` it is 2. Explained in chapter 5.
+    with padding ``p`` on both sides (or a pair ``(before, after)``), stride ``s`` and
+    dilation ``d`` (``d (k-1) + 1`` is the kernel's extent once dilated). The 5-pixel
+    example of chapter 5: ``conv_output_size(5, 3) == 3``; with ``padding=1`` it is 5
+    ("same"); with ``stride=2`` it is 2.
 
-    Raises ``ValueError`` when the (dilated) kernel is larger than the padded input.
+    ``ceil_mode=True`` (pooling's option) rounds the division up instead, so that a
+    last window hanging over the edge still counts, with PyTorch's proviso: the last
+    window must start inside the input or the padding before it, otherwise it is
+    dropped. There a window may even be larger than the padded input.
+
+    Raises ``ValueError`` when no window fits (the output would be empty).
+    Explained in chapter 5.
     """
     n = check_positive_int(n, "n")
     k = check_positive_int(k, "k")
     stride = check_positive_int(stride, "stride")
-    padding = check_positive_int(padding, "padding", allow_zero=True)
+    before, after = check_pair(padding, "padding", allow_zero=True)
     dilation = check_positive_int(dilation, "dilation")
+    ceil_mode = check_bool(ceil_mode, "ceil_mode")
     extent = dilation * (k - 1) + 1
-    if extent > n + 2 * padding:
+    span = n + before + after - extent          # room the window has to move
+    if ceil_mode:
+        out = -(-span // stride) + 1            # ceil(span / stride) + 1
+        if (out - 1) * stride >= n + before:    # last window starts past the input
+            out -= 1
+    else:
+        out = span // stride + 1
+    if out < 1:
+        padded = n + before + after
+        pads = f"2*{before}" if before == after else f"{before} + {after}"
         raise ValueError(f"kernel of size {k} (extent {extent} with dilation "
                          f"{dilation}) is larger than the padded input "
-                         f"{n} + 2*{padding} = {n + 2 * padding}")
-    return (n + 2 * padding - extent) // stride + 1
+                         f"{n} + {pads} = {padded}")
+    return out
 
 
 @dataclass(frozen=True)
@@ -96,27 +112,19 @@ class Windows:
         """Work out the geometry; ``padding`` is (top, bottom, left, right).
 
         ``ceil_mode`` rounds the output size up as PyTorch's pooling does, the extra
-        windows reading padding. Sizes must already be validated.
+        windows reading padding (see :func:`conv_output_size`, which raises when no
+        window fits).
         """
         n, c, h, w = shape
         (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
         pt, pb, pl, pr = padding
         hp, wp = h + pt + pb, w + pl + pr
         ekh, ekw = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-        oh, ow = _out_len(hp, ekh, sh, pt, ceil_mode), _out_len(wp, ekw, sw, pl, ceil_mode)
+        oh = conv_output_size(h, kh, sh, (pt, pb), dh, ceil_mode=ceil_mode)
+        ow = conv_output_size(w, kw, sw, (pl, pr), dw, ceil_mode=ceil_mode)
         hb = max(hp, (oh - 1) * sh + ekh)
         wb = max(wp, (ow - 1) * sw + ekw)
         return cls(n, c, h, w, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow, hb, wb)
-
-
-def _out_len(padded: int, extent: int, stride: int, pad_before: int, ceil: bool) -> int:
-    out = (padded - extent) // stride + 1
-    if ceil:
-        out = -(-(padded - extent) // stride) + 1
-        # PyTorch's rule: the last window must start inside the input or the left pad.
-        if (out - 1) * stride >= padded - pad_before:
-            out -= 1
-    return out
 
 
 def pad_buffer(x: np.ndarray, win: Windows, fill: float = 0.0) -> np.ndarray:
@@ -135,7 +143,7 @@ def im2col(buf: np.ndarray, win: Windows) -> np.ndarray:
     """Copy every window of the padded buffer into a column.
 
     buf : (n, c, hb, wb) from :func:`pad_buffer`. Returns cols of shape
-    (c*kh*kw, n*oh*ow), C-contiguous, with ``cols[(c, i, j), (n, y, x)] =
+    (c*kh*kw, n*oh*ow), a new C-contiguous array, with ``cols[(c, i, j), (n, y, x)] =
     buf[n, c, y*sh + i*dh, x*sw + j*dw]``.
     """
     extent = (win.dh * (win.kh - 1) + 1, win.dw * (win.kw - 1) + 1)
@@ -143,8 +151,10 @@ def im2col(buf: np.ndarray, win: Windows) -> np.ndarray:
     windows = sliding_window_view(buf, extent, axis=(2, 3))
     windows = windows[:, :, :win.sh * (win.oh - 1) + 1:win.sh,
                       :win.sw * (win.ow - 1) + 1:win.sw, ::win.dh, ::win.dw]
-    # (c, kh, kw, n, oh, ow): the one copy, in the order the matrix product wants
-    cols = np.ascontiguousarray(windows.transpose(1, 4, 5, 0, 2, 3))
+    # (c, kh, kw, n, oh, ow): the one copy, in the order the matrix product wants.
+    # Always a copy, even where the transposed view happens to be contiguous already (a
+    # 1x1 kernel over one image): cols never shares memory with the caller's input.
+    cols = windows.transpose(1, 4, 5, 0, 2, 3).copy(order="C")
     return cols.reshape(win.c * win.kh * win.kw, win.n * win.oh * win.ow)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib._validate import as_float_array, check_in, check_positive_int, check_same_shape
+from cnnlib._validate import as_dout, as_float_array, check_in, check_number, check_positive_int
 
 __all__ = ["pad", "pad_forward", "pad_backward"]
 
@@ -29,8 +29,16 @@ def _widths(x: np.ndarray, pad, mode: str) -> list[tuple[int, int]]:
     if len(pad) // 2 > x.ndim:
         raise ValueError(f"pad {pad!r} pads {len(pad) // 2} axes but input has only "
                          f"{x.ndim} (shape {x.shape})")
+    axes = len(pad) // 2
+    if mode in ("reflect", "replicate") and 0 in x.shape[max(0, x.ndim - axes - 1):]:
+        # PyTorch's rule for these modes: the padded axes and the channel axis before
+        # them must be non-empty (there is nothing to mirror or repeat); only a batch
+        # axis in front of those may be empty. ('circular' only needs pads no larger
+        # than their axis, checked below.)
+        raise ValueError(f"'{mode}' padding needs a non-empty input (only a leading "
+                         f"batch axis may be empty), got input.shape={x.shape}")
     widths = [(0, 0)] * x.ndim
-    for k in range(len(pad) // 2):
+    for k in range(axes):
         before = check_positive_int(pad[2 * k], f"pad[{2 * k}]", allow_zero=True)
         after = check_positive_int(pad[2 * k + 1], f"pad[{2 * k + 1}]", allow_zero=True)
         axis = x.ndim - 1 - k
@@ -39,9 +47,6 @@ def _widths(x: np.ndarray, pad, mode: str) -> list[tuple[int, int]]:
             raise ValueError(f"'reflect' padding must be smaller than the axis it "
                              f"pads: pad {max(before, after)} on axis {axis} of size "
                              f"{size} (input.shape={x.shape})")
-        if mode in ("replicate", "circular") and size == 0 and before + after:
-            raise ValueError(f"'{mode}' padding needs a non-empty axis {axis} "
-                             f"(input.shape={x.shape})")
         if mode == "circular" and max(before, after) > size:
             raise ValueError(f"'circular' padding must be at most the size of the axis "
                              f"it pads: pad {max(before, after)} on axis {axis} of "
@@ -56,24 +61,23 @@ def pad_forward(input, pad, mode: str = "constant", value=None):
     check_in(mode, "mode", tuple(_NUMPY_MODE))
     widths = _widths(x, pad, mode)
     if mode == "constant":
-        fill = 0.0 if value is None else float(value)
+        fill = 0.0 if value is None else check_number(value, "value", finite=False)
         out = np.pad(x, widths, mode="constant", constant_values=fill)
     else:
         if value not in (None, 0, 0.0):
             raise ValueError(f"value is only used with mode='constant', got "
                              f"value={value!r} with mode={mode!r}")
         out = np.pad(x, widths, mode=_NUMPY_MODE[mode])
-    return out, (x.shape, widths, mode)
+    return out, (x.shape, widths, mode, x.dtype)
 
 
 def pad_backward(dout, cache) -> np.ndarray:
     """Gradient of :func:`pad`: each input element collects the gradient of every
     output position that copied it (once for 'constant'; the edge and mirrored
     pixels more than once for the other modes). dout : the output's shape."""
-    shape, widths, mode = cache
-    d = as_float_array(dout, "dout")
+    shape, widths, mode, dtype = cache
     out_shape = tuple(n + a + b for n, (a, b) in zip(shape, widths))
-    check_same_shape(d, "dout", np.empty(out_shape, dtype=np.bool_), "the padded output")
+    d = as_dout(dout, out_shape, dtype, "the padded output")
     if mode == "constant":
         return np.ascontiguousarray(
             d[tuple(slice(a, a + n) for n, (a, _) in zip(shape, widths))])

@@ -17,15 +17,20 @@ gradient of a mean is shared equally by the window's elements.
 Arguments, defaults and layouts follow ``torch.nn.functional.max_pool2d`` and
 ``avg_pool2d``: input (N, C, H, W) or unbatched (C, H, W); ``stride`` defaults to
 ``kernel_size``; ``padding`` is at most half the kernel; ``ceil_mode`` rounds the
-output size up. Each op loops over the kh*kw kernel offsets only, every step a
-vectorised operation on the whole batch.
+output size up, so a last window may hang past the edge (PyTorch's rule, see
+:func:`cnnlib.functional.im2col.conv_output_size`; the mean then divides by the part
+of the window inside the padded input, or inside the input without
+``count_include_pad``). Every window must cover at least one input pixel: a window
+made only of padding (possible with dilation) is refused, where PyTorch returns -inf
+with an index outside the image. Only the batch may be empty. Each op loops over the
+kh*kw kernel offsets only, every step a vectorised operation on the whole batch.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from cnnlib._validate import as_float_array, check_pair, check_shape
-from cnnlib.functional.im2col import Windows, offset_view, pad_buffer
+from cnnlib._validate import as_dout, as_float_array, check_bool, check_int, check_pair
+from cnnlib.functional.im2col import Windows, conv_output_size, offset_view, pad_buffer
 
 __all__ = [
     "max_pool2d", "max_pool2d_forward", "max_pool2d_backward",
@@ -39,23 +44,41 @@ def _prepare(op, input, kernel_size, stride, padding, dilation, ceil_mode):
     if x.ndim not in (3, 4):
         raise ValueError(f"{op}: input must be 4-D (N, C, H, W) or unbatched 3-D "
                          f"(C, H, W), got a {x.ndim}-D array of shape {x.shape}")
+    if 0 in x.shape[-3:]:       # PyTorch's rule: only the batch may be empty
+        raise ValueError(f"{op}: input must have at least one channel, row and column "
+                         f"(only the batch may be empty), got shape {x.shape}")
     k = check_pair(kernel_size, "kernel_size")
     s = k if stride is None else check_pair(stride, "stride")
     p = check_pair(padding, "padding", allow_zero=True)
     d = check_pair(dilation, "dilation")
-    if not isinstance(ceil_mode, (bool, np.bool_)):
-        raise TypeError(f"ceil_mode must be a bool, got {type(ceil_mode).__name__}")
-    for axis in (0, 1):
-        extent = d[axis] * (k[axis] - 1) + 1
-        if p[axis] > k[axis] // 2:
-            raise ValueError(f"{op}: padding must be at most half of kernel_size "
-                             f"(PyTorch's rule), got padding={padding!r}, "
-                             f"kernel_size={kernel_size!r}")
-        size = x.shape[-2 + axis]
-        if extent > size + 2 * p[axis]:
-            raise ValueError(f"{op}: the window (extent {extent}) is larger than the "
-                             f"padded input ({size} + 2*{p[axis]}): input.shape="
-                             f"{x.shape}, kernel_size={kernel_size!r}")
+    ceil_mode = check_bool(ceil_mode, "ceil_mode")
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"{op}: padding must be at most half of kernel_size "
+                         f"(PyTorch's rule), got padding={padding!r}, "
+                         f"kernel_size={kernel_size!r}")
+    for axis, name in ((0, "height"), (1, "width")):
+        n = x.shape[-2 + axis]
+        try:
+            out = conv_output_size(n, k[axis], s[axis], p[axis], d[axis],
+                                   ceil_mode=ceil_mode)
+        except ValueError as exc:
+            raise ValueError(f"{op}: along the {name}, the window's {exc}: "
+                             f"input.shape={x.shape}, kernel_size={kernel_size!r}, "
+                             f"padding={padding!r}") from None
+        # With dilation (and ceil_mode) a window may skip over every input pixel and
+        # see padding only; PyTorch answers -inf there, with an index outside the
+        # image. Every window must see at least one pixel (only the first windows,
+        # which start in the padding, can miss: a later one starts inside).
+        first = _first_inside(out, s[axis], p[axis], d[axis])
+        reach = np.arange(out) * s[axis] - p[axis] + first * d[axis]
+        if np.any(reach >= n):
+            o = int(np.argmax(reach >= n))
+            taps = o * s[axis] - p[axis] + d[axis] * np.arange(k[axis])
+            raise ValueError(f"{op}: window {o} along the {name} lies entirely in the "
+                             f"padding (it reads positions {taps.tolist()} of an axis "
+                             f"of size {n}, padding {p[axis]}, dilation {d[axis]}): "
+                             f"every window must cover at least one input pixel; use "
+                             f"less padding or dilation, input.shape={x.shape}")
     unbatched = x.ndim == 3
     if unbatched:
         x = x[None]
@@ -65,14 +88,13 @@ def _prepare(op, input, kernel_size, stride, padding, dilation, ceil_mode):
 
 def _check_dout(dout, win: Windows, unbatched: bool, dtype) -> np.ndarray:
     shape = (win.n, win.c, win.oh, win.ow)
-    d = as_float_array(dout, "dout")
-    check_shape(d, "dout", shape[1:] if unbatched else shape)
-    return d.astype(dtype, copy=False).reshape(shape)
+    return as_dout(dout, shape[1:] if unbatched else shape, dtype).reshape(shape)
 
 
 def _first_inside(out_len: int, stride: int, pad: int, dilation: int) -> np.ndarray:
-    """For each window along an axis, the first kernel tap that lies inside the input
-    (not in the padding): PyTorch starts its search for the max there."""
+    """For each window along an axis, the first kernel tap that lies at or after the
+    input's start (not in the padding before it): PyTorch starts its search for the
+    max there."""
     start = np.arange(out_len) * stride - pad           # window start, input coords
     return np.maximum(0, -(start // dilation))           # ceil(-start / dilation)
 
@@ -184,15 +206,16 @@ def avg_pool2d_forward(input, kernel_size, stride=None, padding=0, ceil_mode=Fal
     x, win, unbatched = _prepare("avg_pool2d", input, kernel_size, stride, padding, 1,
                                  ceil_mode)
     if divisor_override is not None:
-        if isinstance(divisor_override, bool) or not isinstance(
-                divisor_override, (int, np.integer)) or divisor_override == 0:
-            raise ValueError(f"avg_pool2d: divisor_override must be a non-zero int or "
-                             f"None, got {divisor_override!r}")
+        divisor_override = check_int(divisor_override, "divisor_override")
+        if divisor_override == 0:
+            raise ValueError("avg_pool2d: divisor_override must be a non-zero int or "
+                             "None, got 0")
+    count_include_pad = check_bool(count_include_pad, "count_include_pad")
     buf = pad_buffer(x, win)
     total = np.zeros((win.n, win.c, win.oh, win.ow), dtype=x.dtype)
     for t in range(win.kh * win.kw):
         total += offset_view(buf, win, *divmod(t, win.kw))
-    divisor = _avg_divisor(win, bool(count_include_pad), divisor_override)
+    divisor = _avg_divisor(win, count_include_pad, divisor_override)
     out = (total / divisor).astype(x.dtype, copy=False)
     return (out[0] if unbatched else out), (divisor, win, unbatched, x.dtype)
 

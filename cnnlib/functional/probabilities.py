@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib._validate import as_dout, as_float_array, as_int_array
+from cnnlib._validate import as_dout, as_float_array, as_int_array, check_int
 
 __all__ = ["one_hot", "softmax", "softmax_forward", "softmax_backward",
            "log_softmax", "log_softmax_forward", "log_softmax_backward"]
@@ -22,8 +22,7 @@ def one_hot(tensor, num_classes: int = -1) -> np.ndarray:
     Returns an int64 array of shape ``tensor.shape + (K,)``.
     """
     labels = as_int_array(tensor, "tensor")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
-        raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
+    num_classes = check_int(num_classes, "num_classes")
     if num_classes == -1:
         if labels.size == 0:
             raise ValueError("num_classes=-1 needs a non-empty tensor to infer K from")
@@ -37,8 +36,7 @@ def one_hot(tensor, num_classes: int = -1) -> np.ndarray:
 
 
 def _check_dim(z: np.ndarray, dim: int) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    dim = check_int(dim, "dim")
     if z.ndim == 0 or not -z.ndim <= dim < z.ndim:
         raise ValueError(f"dim={dim} is out of range for input of shape {z.shape}")
     return int(dim)
@@ -52,6 +50,8 @@ def log_softmax(input, dim: int = -1) -> np.ndarray:
     """
     z = as_float_array(input, "input")
     dim = _check_dim(z, dim)
+    if z.shape[dim] == 0:                 # no classes: an empty result, as in PyTorch
+        return z.copy()
     shifted = z - z.max(axis=dim, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
 
@@ -62,26 +62,27 @@ def softmax(input, dim: int = -1) -> np.ndarray:
 
 
 def softmax_forward(input, dim: int = -1):
-    """Softmax that also returns its cache (output and dim)."""
+    """Softmax that also returns its cache (its own copy of the output, and dim)."""
     out = softmax(input, dim)
-    return out, (out, dim)
+    return out, (out.copy(), dim)
 
 
 def softmax_backward(dout, cache) -> np.ndarray:
     r"""Jacobian-vector product :math:`s \odot (d - \langle d, s\rangle)` along ``dim``."""
     s, dim = cache
-    dout = as_dout(dout, s.shape)
+    dout = as_dout(dout, s.shape, s.dtype)
     return s * (dout - (dout * s).sum(axis=dim, keepdims=True))
 
 
 def log_softmax_forward(input, dim: int = -1):
-    """Log-softmax that also returns its cache (output and dim)."""
+    """Log-softmax that also returns its cache (the softmax, exp of the output, which
+    is what the backward needs; and dim)."""
     out = log_softmax(input, dim)
-    return out, (out, dim)
+    return out, (np.exp(out), dim)
 
 
 def log_softmax_backward(dout, cache) -> np.ndarray:
     r""":math:`d - \mathrm{softmax}(z) \sum_k d_k` along ``dim``."""
-    out, dim = cache
-    dout = as_dout(dout, out.shape)
-    return dout - np.exp(out) * dout.sum(axis=dim, keepdims=True)
+    s, dim = cache
+    dout = as_dout(dout, s.shape, s.dtype)
+    return dout - s * dout.sum(axis=dim, keepdims=True)

@@ -21,15 +21,15 @@ first, see :mod:`cnnlib.models.theta`) and are also exposed under scikit-learn's
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from cnnlib import functional as F
-from cnnlib._validate import as_float_array, as_rng, check_positive_int, check_shape
+from cnnlib._validate import (as_float_array, as_rng, check_bool, check_number,
+                              check_positive_int, check_shape, frozen_rows)
 from cnnlib.models.theta import theta_to_wb, wb_to_theta
 
-__all__ = ["LogisticRegression", "cost_and_gradient", "NotFittedError"]
+__all__ = ["LogisticRegression", "cost_and_gradient", "NotFittedError",
+           "set_training_options"]
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -62,17 +62,6 @@ def _check_labels(y, m: int, dtype) -> np.ndarray:
     return y.astype(dtype, copy=False)
 
 
-def _check_nonneg_float(value, name: str, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} "
-                        f"({value!r})")
-    value = float(value)
-    if not np.isfinite(value) or value < 0 or (positive and value == 0):
-        want = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be a finite number {want}, got {value!r}")
-    return value
-
-
 def _check_theta(theta, n_features: int, name: str) -> np.ndarray:
     theta = as_float_array(theta, name, ndim=1, finite=True)
     check_shape(theta, name, (n_features + 1,))
@@ -97,7 +86,7 @@ def cost_and_gradient(theta, X, y, l2: float = 0.0) -> tuple[float, np.ndarray]:
     X = _check_features(X)
     theta = _check_theta(theta, X.shape[1], "theta").astype(X.dtype, copy=False)
     y = _check_labels(y, X.shape[0], X.dtype)
-    l2 = _check_nonneg_float(l2, "l2", positive=False)
+    l2 = check_number(l2, "l2", low=0)
     return _cost_and_gradient(theta, X, y, l2)
 
 
@@ -116,21 +105,21 @@ def _cost_and_gradient(theta, X, y, l2):
     return float(loss), grad.astype(X.dtype, copy=False)
 
 
-
-def _set_training_options(model, lr, epochs, batch_size, rng, progress) -> None:
-    """Validate and store the gradient-descent options shared by every model trained
-    here (this one and those of :mod:`cnnlib.models.multiclass`), so bad values fail at
-    construction rather than in the middle of ``fit``."""
-    model.lr = _check_nonneg_float(lr, "lr", positive=True)
+def set_training_options(model, lr, epochs, batch_size, rng, progress) -> None:
+    """Validate and store on ``model`` the gradient-descent options shared by every
+    model of :mod:`cnnlib.models` trained by gradient descent (this one, and
+    :class:`~cnnlib.models.multiclass.OneVsRest` and
+    :class:`~cnnlib.models.multiclass.SoftmaxRegression`): ``lr > 0``, ``epochs >= 1``,
+    ``batch_size`` None or >= 1, ``rng`` a Generator, an int seed or None, and
+    ``progress`` a bool. Bad values fail at construction rather than in the middle of
+    ``fit``. Explained in chapter 1."""
+    model.lr = check_number(lr, "lr", low=0, low_open=True)
     model.epochs = check_positive_int(epochs, "epochs")
     model.batch_size = None if batch_size is None else \
         check_positive_int(batch_size, "batch_size")
-    if not isinstance(rng, np.random.Generator):
-        as_rng(rng)          # raises TypeError now rather than at fit time
+    as_rng(rng)              # raises TypeError now rather than at fit time
     model.rng = rng
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be True or False, got {progress!r}")
-    model.progress = bool(progress)
+    model.progress = check_bool(progress, "progress")
 
 class LogisticRegression:
     r"""Binary logistic regression trained by (mini-batch) gradient descent.
@@ -166,8 +155,8 @@ class LogisticRegression:
     def __init__(self, lr: float = 0.1, epochs: int = 100, batch_size: int | None = None,
                  rng: np.random.Generator | int | None = 0, progress: bool = False,
                  l2: float = 0.0):
-        _set_training_options(self, lr, epochs, batch_size, rng, progress)
-        self.l2 = _check_nonneg_float(l2, "l2", positive=False)
+        set_training_options(self, lr, epochs, batch_size, rng, progress)
+        self.l2 = check_number(l2, "l2", low=0)
 
     def __repr__(self) -> str:
         return (f"LogisticRegression(lr={self.lr}, epochs={self.epochs}, "
@@ -216,7 +205,8 @@ class LogisticRegression:
                 batches = [order[i:i + self.batch_size]
                            for i in range(0, m, self.batch_size)]
             for idx in batches:
-                _, grad = _cost_and_gradient(theta, X[idx], y[idx], self.l2)
+                _, grad = _cost_and_gradient(theta, frozen_rows(X, idx),
+                                             frozen_rows(y, idx), self.l2)
                 theta -= self.lr * grad
             loss, acc = _loss_and_accuracy(theta, X, y)
             history["loss"].append(loss)
@@ -260,9 +250,7 @@ class LogisticRegression:
 
     def predict(self, X, threshold: float = 0.5) -> np.ndarray:
         """Class labels 0/1 (int64, shape (m,)): 1 where the probability >= threshold."""
-        t = _check_nonneg_float(threshold, "threshold", positive=False)
-        if t > 1:
-            raise ValueError(f"threshold must lie in [0, 1], got {threshold!r}")
+        t = check_number(threshold, "threshold", low=0, high=1)
         return (self.predict_proba(X) >= t).astype(np.int64)
 
     def score(self, X, y) -> float:

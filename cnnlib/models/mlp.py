@@ -31,7 +31,8 @@ from typing import Sequence
 import numpy as np
 
 from cnnlib import functional as F
-from cnnlib._validate import as_float_array, as_rng, check_finite, check_positive_int
+from cnnlib._validate import (as_float_array, as_rng, check_finite, check_number,
+                              check_positive_int)
 from cnnlib.gradcheck import numerical_gradient
 from cnnlib.models.theta import add_bias_unit, theta_to_wb
 
@@ -85,14 +86,6 @@ def _check_Y(Y, m: int, K: int) -> np.ndarray:
     return Y
 
 
-def _check_lam(lam) -> float:
-    if isinstance(lam, bool) or not isinstance(lam, (int, float, np.integer, np.floating)):
-        raise TypeError(f"lam must be a number, got {type(lam).__name__}")
-    if not np.isfinite(lam) or lam < 0:
-        raise ValueError(f"lam must be a finite number >= 0, got {lam}")
-    return float(lam)
-
-
 # ---------------------------------------------------------------------- the network
 def init_thetas(layer_sizes: Sequence[int], rng: np.random.Generator | int | None = None,
                 scale: float | None = None) -> list[np.ndarray]:
@@ -116,10 +109,7 @@ def init_thetas(layer_sizes: Sequence[int], rng: np.random.Generator | int | Non
         raise ValueError(f"layer_sizes needs at least two layers (inputs and outputs), "
                          f"got {list(layer_sizes)}")
     if scale is not None:
-        if isinstance(scale, bool) or not isinstance(scale, (int, float, np.floating)):
-            raise TypeError(f"scale must be a number or None, got {scale!r}")
-        if not np.isfinite(scale) or scale <= 0:
-            raise ValueError(f"scale must be a finite number > 0, got {scale}")
+        scale = check_number(scale, "scale", low=0, low_open=True)
     gen = as_rng(rng)
     Thetas = []
     for s_in, s_out in zip(sizes[:-1], sizes[1:]):
@@ -178,7 +168,7 @@ def cost_function(Thetas, X, Y, lam: float = 0.0) -> float:
     Thetas = _check_thetas(Thetas)
     a_list, z_list = forward_propagation(Thetas, X)
     Y = _check_Y(Y, a_list[0].shape[0], Thetas[-1].shape[0])
-    return _cost(Thetas, z_list[-1], Y, _check_lam(lam))
+    return _cost(Thetas, z_list[-1], Y, check_number(lam, "lam", low=0))
 
 
 def backpropagation(Thetas, X, Y, lam: float = 0.0) -> tuple[float, list[np.ndarray]]:
@@ -200,7 +190,7 @@ def backpropagation(Thetas, X, Y, lam: float = 0.0) -> tuple[float, list[np.ndar
     Explained in chapter 2.
     """
     Thetas = _check_thetas(Thetas)
-    lam = _check_lam(lam)
+    lam = check_number(lam, "lam", low=0)
     a_list, z_list = forward_propagation(Thetas, X)
     m = a_list[0].shape[0]
     Y = _check_Y(Y, m, Thetas[-1].shape[0])
@@ -230,7 +220,7 @@ def numerical_gradients(Thetas, X, Y, lam: float = 0.0, h: float = 1e-5
     Thetas = [T.astype(np.float64, copy=True) for T in _check_thetas(Thetas)]
     X = _check_X(X, Thetas).astype(np.float64)
     Y = _check_Y(Y, X.shape[0], Thetas[-1].shape[0]).astype(np.float64)
-    lam = _check_lam(lam)
+    lam = check_number(lam, "lam", low=0)
     # numerical_gradient nudges Thetas[l] in place, and the closure sees the nudge.
     return [numerical_gradient(lambda _T: cost_function(Thetas, X, Y, lam), T, h)
             for T in Thetas]
@@ -245,9 +235,7 @@ def gradient_descent(Thetas, X, Y, lr: float = 1.0, epochs: int = 1000,
     cost before each step.
     """
     Thetas = [T.copy() for T in _check_thetas(Thetas)]
-    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) \
-            or not np.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    lr = check_number(lr, "lr", low=0, low_open=True)
     epochs = check_positive_int(epochs, "epochs")
     costs = []
     for _ in range(epochs):
@@ -263,7 +251,7 @@ def to_sequential(Thetas):
     Sigmoid, ...)`` with weights and biases copied from the Thetas (via
     :func:`cnnlib.models.theta.theta_to_wb`), so ``to_sequential(Thetas)(X)`` equals
     :func:`hypothesis`."""
-    from cnnlib.nn.layers import Linear, Sequential, Sigmoid
+    from cnnlib.nn import Linear, Sequential, Sigmoid
 
     layers = []
     for T in _check_thetas(Thetas):

@@ -24,9 +24,9 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlib._validate import (as_float_array, as_int_array, as_rng, check_finite,
-                        check_positive_int)
+                              check_positive_int, frozen_rows)
 from cnnlib.functional.affine import linear, linear_backward, linear_forward
-from cnnlib.models.logistic import LogisticRegression, NotFittedError, _set_training_options
+from cnnlib.models.logistic import LogisticRegression, NotFittedError, set_training_options
 from cnnlib.functional.losses import (binary_cross_entropy_with_logits, cross_entropy,
                      cross_entropy_backward, cross_entropy_forward)
 from cnnlib.functional.probabilities import one_hot, softmax
@@ -60,7 +60,7 @@ class _MulticlassModel:
 
     def __init__(self, lr: float = 0.1, epochs: int = 100, batch_size: int | None = None,
                  rng: np.random.Generator | int | None = 0, progress: bool = False):
-        _set_training_options(self, lr, epochs, batch_size, rng, progress)
+        set_training_options(self, lr, epochs, batch_size, rng, progress)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(lr={self.lr}, epochs={self.epochs}, "
@@ -317,7 +317,8 @@ class SoftmaxRegression(_MulticlassModel):
                 batches = [order[i:i + self.batch_size]
                            for i in range(0, n, self.batch_size)]
             for rows in batches:
-                _, dw, db = softmax_regression_loss(w, b, x[rows], idx[rows])
+                _, dw, db = softmax_regression_loss(w, b, frozen_rows(x, rows),
+                                                    idx[rows])
                 w -= self.lr * dw
                 b -= self.lr * db
             for (xs, ys), prefix in zip([(x, idx)] + ([val] if val else []),

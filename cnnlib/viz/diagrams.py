@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from cnnlib._validate import check_positive_int
-from cnnlib.viz.plotting import _new_axes
+from cnnlib._validate import check_positive_int, is_int
+from cnnlib.viz.plotting import new_axes
 
 __all__ = ["draw_network"]
 
@@ -27,7 +27,7 @@ def _network_labels(layers, bias) -> list[list[str]]:
                          f"{len(layers)}")
     labels = []
     for l, layer in enumerate(layers):
-        if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
+        if is_int(layer):
             n = check_positive_int(layer, f"layers[{l}]")
             first = 0 if l in bias else 1                  # unit 0 is the bias unit
             labels.append([f"$x_{{{k}}}$" if l == 0 else f"$a_{{{k}}}^{{({l + 1})}}$"
@@ -90,7 +90,7 @@ def draw_network(layers, *, bias: Sequence[int] = (),
     labels = _network_labels(layers, bias)
     L = len(labels)
     for l in bias:
-        if not isinstance(l, (int, np.integer)) or not 0 <= l < L:
+        if not is_int(l) or not 0 <= l < L:
             raise ValueError(f"bias must hold layer indices in [0, {L - 1}], got {bias}")
     radii = ([float(radius)] * L if np.isscalar(radius)
              else [float(r) for r in radius])
@@ -126,7 +126,7 @@ def draw_network(layers, *, bias: Sequence[int] = (),
     if figsize is None:
         figsize = (min(12.0, 0.85 * (x_right - x_left) + 0.5),
                    0.85 * (y_top - y_low) + 0.6)
-    fig, ax = _new_axes(ax, figsize)
+    fig, ax = new_axes(ax, figsize)
     colour = "tab:red" if backward else "0.45"
 
     def arrow(p, q, r_p, r_q, **style):

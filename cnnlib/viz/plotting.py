@@ -28,8 +28,10 @@ __all__ = ["show_images", "plot_history", "plot_decision_boundary",
            "plot_confusion_matrix", "plot_function", "show_kernel"]
 
 
-def _new_axes(ax, figsize):
-    """Return (figure, axes): a fresh pyplot figure, or the one ``ax`` belongs to."""
+def new_axes(ax, figsize):
+    """Return (figure, axes): a fresh pyplot figure of size ``figsize`` (constrained
+    layout), or the figure ``ax`` belongs to and ``ax`` itself: how the figure functions
+    here and in :mod:`cnnlib.viz.diagrams` treat their ``ax=`` argument."""
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -203,7 +205,7 @@ def plot_history(history, keys: Sequence[str] | None = None, *,
             a.set_title(name)
             a.set_ylabel(name)
     else:                                         # everything on one panel
-        fig, single = _new_axes(ax, (6, 3.6))
+        fig, single = new_axes(ax, (6, 3.6))
         axs = [single] * len(panels)
         single.set_title(title)
         single.set_ylabel(" / ".join(name for name, _ in panels))
@@ -262,7 +264,7 @@ def plot_decision_boundary(predict_fn: Callable[[np.ndarray], np.ndarray], X, y,
     num_classes = int(max(y.max(initial=0), 1)) + 1
     if class_names is not None:
         num_classes = max(num_classes, len(class_names))
-    fig, ax = _new_axes(ax, (5.5, 4.5))
+    fig, ax = new_axes(ax, (5.5, 4.5))
     colours = plt.get_cmap("tab10" if num_classes <= 10 else "tab20")
     is_proba = np.issubdtype(pred.dtype, np.floating) and not np.all(pred == np.round(pred))
     if is_proba:
@@ -324,7 +326,7 @@ def plot_confusion_matrix(y_true, y_pred, class_names: Sequence[str] | None = No
     names = [str(c) for c in (class_names if class_names is not None else range(K))]
     if title is None:
         title = f"Confusion matrix (accuracy {np.mean(y_true == y_pred):.1%})"
-    fig, ax = _new_axes(ax, (1.2 + 0.5 * K, 1.0 + 0.45 * K))
+    fig, ax = new_axes(ax, (1.2 + 0.5 * K, 1.0 + 0.45 * K))
     image = ax.imshow(shown, cmap=cmap, vmin=0)
     fig.colorbar(image, ax=ax, shrink=0.8,
                  label="fraction of the true class" if normalize else "count")
@@ -374,7 +376,7 @@ def plot_function(functions, x=(-6.0, 6.0), *, labels: Sequence[str] | None = No
         if not xs[0] < xs[1]:
             raise ValueError(f"x as a range (low, high) needs low < high, got {tuple(x)}")
         xs = np.linspace(xs[0], xs[1], check_positive_int(num, "num"))
-    fig, ax = _new_axes(ax, (6, 3.8))
+    fig, ax = new_axes(ax, (6, 3.8))
     ax.axhline(0, color="0.6", linewidth=0.8)
     ax.axvline(0, color="0.6", linewidth=0.8)
     for f, label in zip(functions, labels):
@@ -428,7 +430,7 @@ def show_kernel(matrix, *, title: str = "Kernel", fmt: str | None = None,
         fmt = "{:.0f}" if np.all(M == np.round(M)) else "{:.3g}"
     elif "{" not in fmt:
         fmt = "{:" + fmt + "}"
-    fig, ax = _new_axes(ax, (0.9 + 0.55 * w, 0.9 + 0.55 * h))
+    fig, ax = new_axes(ax, (0.9 + 0.55 * w, 0.9 + 0.55 * h))
     if cmap in _DIVERGING:
         # centred on 0, and wider than the data so the cells stay light enough for
         # the numbers to be read

@@ -1,12 +1,12 @@
 """Checks of the example chapter 99 (see notebooks.py for its notebook)."""
 import numpy as np
 
-from cnnlib.checks import Case, check_function, exercise, verdict
+from cnnlib.checks import Case, check_function, check_rng, exercise, verdict
 
 
 @exercise("99.1", "Doubling")
 def check_double(double):
-    rng = np.random.default_rng(0)
+    rng = check_rng(0)
     return check_function(double, [
         Case("a number", (3.0,), expected=6.0),
         Case("a vector", (rng.normal(size=5),), expected=lambda x: x + x),

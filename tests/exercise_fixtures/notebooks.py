@@ -72,3 +72,38 @@ def variant(kind: str) -> nbformat.NotebookNode:
     else:
         raise ValueError(kind)
     return nb
+
+
+def remote_notebook(mutates: bool = False) -> nbformat.NotebookNode:
+    """Answers to the checks of chapter 97 (see ch97.py); ``mutates``: a normalise that
+    changes its input in place."""
+    nb = new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    normalise = ("def normalise(a):\n    a /= a.sum(axis=1, keepdims=True)\n    return a"
+                 if mutates else
+                 "def normalise(a):\n    return a / a.sum(axis=1, keepdims=True)")
+    nb.cells = [
+        new_code_cell("import numpy as np\nimport torch\n"
+                      "from exercise_fixtures.ch97 import (check_apply_twice, "
+                      "check_normalise,\n    check_model, check_many)"),
+        new_markdown_cell("### Exercise 97.1"),
+        new_code_cell("def apply_twice(f, x):\n    return f(x) + f(x)"),
+        new_code_cell("check_apply_twice(apply_twice)"),
+        new_markdown_cell("### Exercise 97.2"),
+        new_code_cell(normalise),
+        new_code_cell("check_normalise(normalise)"),
+        new_markdown_cell("### Exercise 97.3"),
+        new_code_cell("class Linear:\n    weights = [1.0, -2.0]\n"
+                      "    def predict(self, X):\n        return X @ np.array(self.weights)\n"
+                      "model = Linear()"),
+        new_code_cell("check_model(model)"),
+        new_markdown_cell("### Exercise 97.4"),
+        new_code_cell("class Layers:\n    def __len__(self):\n        return 3\n"
+                      "    def __getitem__(self, i):\n        return [8, 16, 4][i]\n\n"
+                      "def to_tensor(x):\n    return torch.as_tensor(x)\n\n"
+                      "def overflow(x):\n    return np.exp(x)"),
+        new_code_cell("check_many(Layers(), to_tensor, overflow)"),
+    ]
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i}"
+    return nb

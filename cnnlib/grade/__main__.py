@@ -1,0 +1,5 @@
+import sys
+
+from cnnlib.grade.cli import main
+
+sys.exit(main())

@@ -1,0 +1,19 @@
+"""``cnnlib.twins``: the PyTorch side of cnnlib (imports torch; the NumPy core never
+imports this package).
+
+A cnnlib model and its PyTorch twin are written with the same attribute names, so their
+``state_dict`` keys and shapes agree and weights move between them in one line:
+
+* :func:`state_from_torch` (torch model -> NumPy ``state_dict``), for
+  ``numpy_model.load_state_dict(state_from_torch(torch_model))``;
+* :func:`state_to_torch` (NumPy model or state -> torch model), for
+  ``state_to_torch(numpy_model, torch_model)``.
+
+The twin models of the later chapters live here too. Explained in chapter 2 (the same
+network in both libraries) and chapter 8 (LeNet and its twin).
+"""
+from __future__ import annotations
+
+from cnnlib.twins.convert import state_from_torch, state_to_torch
+
+__all__ = ["state_from_torch", "state_to_torch"]
