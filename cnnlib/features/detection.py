@@ -92,7 +92,8 @@ def image_pyramid(image, scale: float = 1.25, min_size=(25, 25), max_scale: floa
             raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     if isinstance(min_scale, bool) or not isinstance(min_scale, Real) \
             or not 0 <= min_scale <= max_scale:
-        raise ValueError(f"min_scale must be a number in [0, max_scale], got {min_scale!r}")
+        raise ValueError(f"min_scale must be a number in [0, max_scale], got "
+                         f"{min_scale!r}")
     if scale <= 1:
         raise ValueError(f"scale must be > 1 (each level is that many times smaller), "
                          f"got {scale}")
@@ -112,7 +113,8 @@ def image_pyramid(image, scale: float = 1.25, min_size=(25, 25), max_scale: floa
 
 def detect(image, score: Callable[[np.ndarray], np.ndarray], window=(25, 25),
            step=(2, 2), scale: float = 1.25, max_scale: float = 1.0,
-           min_scale: float = 0.0, threshold: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+           min_scale: float = 0.0,
+           threshold: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Score every window of every level of the image pyramid; keep the good ones.
 
     The levels are those of :func:`image_pyramid` (``scale``, ``max_scale``,
@@ -177,8 +179,10 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     # the intersection is a box too, or empty (negative width or height -> 0)
-    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    w = (np.minimum(a[:, None, 2], b[None, :, 2])
+         - np.maximum(a[:, None, 0], b[None, :, 0]))
+    h = (np.minimum(a[:, None, 3], b[None, :, 3])
+         - np.maximum(a[:, None, 1], b[None, :, 1]))
     inter = np.clip(w, 0, None) * np.clip(h, 0, None)
     union = area_a[:, None] + area_b[None, :] - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
@@ -209,7 +213,7 @@ def nms(boxes, scores, iou_threshold: float) -> np.ndarray:
         if not alive[pos]:
             continue
         keep.append(i)
-        later = pos + 1 + np.flatnonzero(alive[pos + 1:])     # the boxes still standing
+        later = pos + 1 + np.flatnonzero(alive[pos + 1:])    # the boxes still standing
         overlap = _iou(b[i:i + 1], b[order[later]])[0]
         alive[later[overlap > iou_threshold]] = False
     return np.array(keep, dtype=np.int64)

@@ -239,7 +239,7 @@ def _hog(img: np.ndarray, n: int, cell, block, block_norm: str) -> np.ndarray:
     """HoG of (..., H, W) validated images: (..., nbr, nbc, bh, bw, n) in img's dtype."""
     hist = _cell_histograms(img, n, cell)
     bh, bw = block
-    # every block position at once: (..., nbr, nbc, n, bh, bw) -> (..., nbr, nbc, bh, bw, n)
+    # all block positions at once: (..., nbr, nbc, n, bh, bw), then n moved last
     windows = np.lib.stride_tricks.sliding_window_view(hist, (bh, bw), axis=(-3, -2))
     blocks = np.moveaxis(windows, -3, -1)
     return _normalize_blocks(blocks, block_norm, _EPS).astype(img.dtype, copy=False)
