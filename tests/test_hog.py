@@ -1,5 +1,4 @@
-"""cnnlib.features.hog: HoG step by step, and agreement with skimage.feature.hog."""
-import importlib
+"""cnnlib.features.oriented_gradients (hog): HoG step by step, and agreement with skimage.feature.hog."""
 import subprocess
 import sys
 
@@ -9,8 +8,7 @@ from skimage import data as skdata
 from skimage.feature import hog as skimage_hog
 
 from cnnlib.data import load_photo
-# the module (``cnnlib.features.hog`` is also the name of its main function)
-H = importlib.import_module("cnnlib.features.hog")
+import cnnlib.features.oriented_gradients as H
 
 PHOTOS = ["camera", "astronaut", "coffee", "coins", "brick"]
 SETTINGS = [  # (orientations, pixels_per_cell, cells_per_block)
@@ -95,7 +93,7 @@ def test_the_difference_is_skimages_single_precision_sum(photos):
     """Summed in single precision like scikit-image, the cells and hence the whole
     descriptor agree to rounding in double precision: the 1e-7 differences come from
     the accumulator and nothing else."""
-    from cnnlib.features.hog import _normalize_blocks
+    from cnnlib.features.oriented_gradients import _normalize_blocks
 
     image = photos["brick"]
     for block_norm in H.BLOCK_NORMS:

@@ -23,7 +23,7 @@ def _f64(a) -> np.ndarray:
 
 # ------------------------------------------------------ 6.1 orientation histogram
 def _reference_histogram(magnitude, orientation, n_bins=9):
-    from cnnlib.features.hog import orientation_bins
+    from cnnlib.features.oriented_gradients import orientation_bins
 
     bins = orientation_bins(_f64(orientation), n_bins).ravel()
     votes = np.bincount(bins, weights=_f64(magnitude).ravel(), minlength=n_bins + 1)
@@ -34,7 +34,7 @@ def _camera_cell():
     """Magnitude and orientation of one 8 x 8 cell of the camera photograph, and the
     cell's histogram in cnnlib (a mean over the 64 pixels there, so times 64)."""
     from cnnlib.data import load_photo
-    from cnnlib.features.hog import cell_histograms, gradient_magnitude_orientation, \
+    from cnnlib.features.oriented_gradients import cell_histograms, gradient_magnitude_orientation, \
         image_gradients
 
     photo = load_photo("camera", gray=True, size=128)
@@ -88,7 +88,7 @@ def check_orientation_histogram(orientation_histogram):
 
 # ------------------------------------------------------ 6.2 block normalisation
 def _reference_normalize(block, method="L2-Hys"):
-    from cnnlib.features.hog import normalize_block
+    from cnnlib.features.oriented_gradients import normalize_block
     return normalize_block(block, method)
 
 
@@ -106,7 +106,7 @@ def check_normalize_block(normalize_block):
     1e-10); "L2-Hys": the L2 result clipped at 0.2, then L2-normalised again (with the
     same epsilon). Returns the block's shape."""
     from cnnlib.data import load_photo
-    from cnnlib.features.hog import cell_histograms
+    from cnnlib.features.oriented_gradients import cell_histograms
 
     rng = check_rng(602)
     block = rng.random((3, 3, 9))

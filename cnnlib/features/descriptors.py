@@ -107,7 +107,7 @@ def rift(patch, n_rings: int = 4, n_orientations: int = 8) -> np.ndarray:
     Returns float64 (n_rings, n_orientations), scaled to unit Euclidean norm (all
     zeros for a flat patch). Explained in chapter 6.
     """
-    from cnnlib.features.hog import image_gradients
+    from cnnlib.features.oriented_gradients import image_gradients
 
     p = _patch(patch)
     rings = check_positive_int(n_rings, "n_rings")

@@ -31,7 +31,7 @@ def hog_glyph_segments(cells, pixels_per_cell=(8, 8)) -> tuple[np.ndarray, np.nd
     r"""The line segments of a HoG glyph picture.
 
     cells : (rows, cols, B) one value per cell and orientation bin (cell histograms, or
-    :func:`cnnlib.features.hog.blocks_to_cells` of a descriptor or of weights).
+    :func:`cnnlib.features.oriented_gradients.blocks_to_cells` of a descriptor or of weights).
     For bin b, whose gradients point at :math:`\theta_b = (b + \frac12)\,180°/B` from
     the column axis towards the row axis, the segment runs through the cell's centre
     along the **edge**, perpendicular to the gradient, with half-length 0.45 of the
@@ -103,14 +103,14 @@ def draw_hog(cells, pixels_per_cell=(8, 8), *, image=None, signed: bool = False,
 
 def hog_figure(image, pixels_per_cell: int = 8, orientations: int = 9):
     """The figure of chapter 6's HoG widget: the image with its cell grid, and the
-    glyphs of its cell histograms (``cnnlib.features.hog.cell_histograms``) for square
+    glyphs of its cell histograms (``cnnlib.features.oriented_gradients.cell_histograms``) for square
     cells of ``pixels_per_cell`` pixels and ``orientations`` bins. The title gives the
     length of the HoG descriptor with 3 x 3 blocks. Returns the Figure.
     Explained in chapter 6.
     """
     import matplotlib.pyplot as plt
 
-    from cnnlib.features.hog import cell_histograms, hog_shape
+    from cnnlib.features.oriented_gradients import cell_histograms, hog_shape
 
     cell = check_positive_int(pixels_per_cell, "pixels_per_cell")
     n = check_positive_int(orientations, "orientations")
