@@ -55,6 +55,10 @@ OPS = {
                       {"label_smoothing": 0.1}),
     "mse_loss": (F.mse_loss_forward, F.mse_loss_backward, [_arr(3, 4), _arr(3, 4)],
                  {"weight": _arr(3, 4) ** 2, "reduction": "sum"}),
+    "batch_norm": (F.batch_norm_forward, F.batch_norm_backward,
+                   [_arr(4, 3, 2, 2), np.zeros(3), np.ones(3), _arr(3), _arr(3)],
+                   {"training": True}),
+    "dropout": (F.dropout_forward, F.dropout_backward, [_arr(3, 4)], {"p": 0.3, "rng": 0}),
 }
 
 
