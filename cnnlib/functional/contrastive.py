@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib._validate import as_dout, as_float_array, check_number, check_same_shape
+from cnnlib._validate import (as_dout, as_float_array, as_float_arrays, check_ndim,
+                              check_number, check_same_shape, snapshot)
 from cnnlib.functional.losses import cross_entropy_backward, cross_entropy_forward
 
 __all__ = ["normalize", "normalize_forward", "normalize_backward",
@@ -47,7 +48,8 @@ def normalize_forward(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
     norm = np.sqrt((x * x).sum(axis=dim, keepdims=True))
     denom = np.maximum(norm, np.asarray(eps, dtype=x.dtype))
     y = x / denom
-    return y, (y, denom, norm > eps, dim)
+    # The cache keeps its own copy of y: the caller may change the returned array.
+    return y, (y.copy(), denom, norm > eps, dim)
 
 
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> np.ndarray:
@@ -68,14 +70,15 @@ def normalize_backward(dout, cache) -> np.ndarray:
 
 # ------------------------------------------------------- the similarity matrix
 def _embeddings(a, b, a_name: str, b_name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Two (N, D) / (M, D) embedding arrays of a common float dtype."""
-    a = as_float_array(a, a_name, ndim=2)
-    b = as_float_array(b, b_name, ndim=2)
-    if a.shape[1] != b.shape[1]:
+    """Two (N, D) / (M, D) embedding arrays of one float precision (cnnlib's rule: a
+    float32 and a float64 array are not mixed; see :func:`as_float_arrays`)."""
+    a_arr, b_arr = as_float_arrays(**{a_name: a, b_name: b})
+    check_ndim(a_arr, a_name, 2)
+    check_ndim(b_arr, b_name, 2)
+    if a_arr.shape[1] != b_arr.shape[1]:
         raise ValueError(f"{a_name} and {b_name} must have the same embedding size D, got "
-                         f"{a_name}.shape={a.shape} and {b_name}.shape={b.shape}")
-    dtype = np.result_type(a.dtype, b.dtype)
-    return a.astype(dtype, copy=False), b.astype(dtype, copy=False)
+                         f"{a_name}.shape={a_arr.shape} and {b_name}.shape={b_arr.shape}")
+    return a_arr, b_arr
 
 
 def _scale(scale, dtype) -> np.ndarray:
@@ -100,10 +103,11 @@ def similarity_logits_forward(a, b, logit_scale=1.0):
     a : (N, D); b : (M, D); logit_scale : s > 0, a number or one-element array.
     Returns ``(L, cache)`` with L of shape (N, M).
     """
-    a, b = _embeddings(a, b, "a", "b")
-    s = _scale(logit_scale, a.dtype)
-    cosine = a @ b.T
-    return s * cosine, (a, b, s, cosine)
+    a_arr, b_arr = _embeddings(a, b, "a", "b")
+    s = _scale(logit_scale, a_arr.dtype)
+    cosine = a_arr @ b_arr.T
+    # The backward computes with the values of forward time (cnnlib's cache rule).
+    return s * cosine, (snapshot(a_arr, a), snapshot(b_arr, b), s, cosine)
 
 
 def similarity_logits(a, b, logit_scale=1.0) -> np.ndarray:
