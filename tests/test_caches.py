@@ -59,6 +59,11 @@ OPS = {
                    [_arr(4, 3, 2, 2), np.zeros(3), np.ones(3), _arr(3), _arr(3)],
                    {"training": True}),
     "dropout": (F.dropout_forward, F.dropout_backward, [_arr(3, 4)], {"p": 0.3, "rng": 0}),
+    "normalize": (F.normalize_forward, F.normalize_backward, [_arr(3, 4)], {}),
+    "similarity_logits": (F.similarity_logits_forward, F.similarity_logits_backward,
+                          [_arr(3, 4), _arr(5, 4)], {"logit_scale": 2.5}),
+    "clip_loss": (F.clip_loss_forward, F.clip_loss_backward,
+                  [F.normalize(_arr(4, 3)), F.normalize(_arr(4, 3))], {"logit_scale": 3.0}),
 }
 
 

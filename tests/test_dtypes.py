@@ -43,6 +43,10 @@ OPS = {
                       {"input": X2, "target": F.softmax(X2), "weight": np.ones(4)}),
     "mse_loss": (lambda a: F.mse_loss(a["input"], a["target"], weight=a["weight"]),
                  {"input": X2, "target": Y2, "weight": np.ones((3, 4))}),
+    "similarity_logits": (lambda a: F.similarity_logits(a["a"], a["b"]),
+                          {"a": X2, "b": RNG.normal(size=(5, 4))}),
+    "clip_loss": (lambda a: F.clip_loss(a["image_emb"], a["text_emb"], 2.0),
+                  {"image_emb": F.normalize(X2), "text_emb": F.normalize(P2)}),
 }
 PAIRS = [(op, partner) for op, (_, args) in OPS.items() for partner in list(args)[1:]]
 
@@ -58,8 +62,9 @@ def test_mixed_float_precisions_raise_a_type_error_naming_both(op, partner, main
     fn, args = OPS[op]
     a = _cast(args, main)
     a[partner] = a[partner].astype(other)
+    first = next(iter(args))             # "input" for most ops
     with pytest.raises(TypeError, match=re.escape(
-            f"input is {np.dtype(main)} but {partner} is {np.dtype(other)}")) as info:
+            f"{first} is {np.dtype(main)} but {partner} is {np.dtype(other)}")) as info:
         fn(a)
     assert f"{partner}.astype(np.{np.dtype(main)})" in str(info.value)   # the fix
 

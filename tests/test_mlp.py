@@ -138,8 +138,9 @@ def test_gradient_descent_learns_xor_with_two_hidden_units():
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
     y = np.array([0, 1, 1, 0], float)
     Thetas0 = mlp.init_thetas([2, 2, 1], rng=0)
-    Thetas, costs = mlp.gradient_descent(Thetas0, X, y, lr=2.0, epochs=1500)
-    assert len(costs) == 1500 and costs[-1] < 0.05 < costs[0]
+    Thetas, history = mlp.gradient_descent(Thetas0, X, y, lr=2.0, epochs=1500)
+    costs = history["loss"]
+    assert len(history) == len(costs) == 1500 and costs[-1] < 0.05 < costs[0]
     assert np.array_equal(mlp.hypothesis(Thetas, X)[:, 0] > 0.5, y > 0.5)
     assert not np.array_equal(Thetas0[0], Thetas[0])        # inputs were not modified
     assert np.array_equal(Thetas0[0], mlp.init_thetas([2, 2, 1], rng=0)[0])

@@ -64,6 +64,8 @@ NOTEBOOK_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_\-]+\.ipynb$")
 PRIVATE_MIME = "application/vnd.cnnlib."
 
 EDITIONS = ("instructor", "student")
+#: Unnumbered pages of book/ listed after the chapters, in this order.
+BACK_MATTER = ("closing.md",)
 
 GENERATED_BEGIN = "<!-- BEGIN GENERATED CONTENTS -->"
 GENERATED_END = "<!-- END GENERATED CONTENTS -->"
@@ -79,12 +81,13 @@ def numbered_notebooks(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if NOTEBOOK_NAME.match(p.name))
 
 
-def make_toc(chapters: list[str], root: str = "index") -> str:
+def make_toc(chapters: list[str], root: str = "index", back: list[str] = ()) -> str:
     """The _toc.yml text for chapter stems in order.
 
     Chapters numbered 00 (the preface) stand unnumbered before the rest; the others are
     numbered by Sphinx from 1 in file-name order, so 01_x is chapter 1 as long as the
-    numbers have no gaps (`check_numbering` warns when they do).
+    numbers have no gaps (`check_numbering` warns when they do). ``back``: unnumbered
+    pages after the chapters (the closing page, book/closing.md).
     """
     front = [c for c in chapters if c.startswith("00_")]
     main = [c for c in chapters if not c.startswith("00_")]
@@ -96,9 +99,17 @@ def make_toc(chapters: list[str], root: str = "index") -> str:
     if main:
         lines += ["- caption: Chapters", "  numbered: true", "  chapters:"]
         lines += [f"  - file: {c}" for c in main]
-    if not front and not main:
+    if back:
+        lines += ["- caption: Closing", "  chapters:"]
+        lines += [f"  - file: {c}" for c in back]
+    if not front and not main and not back:
         lines = lines[:-1]  # a book of only the front page
     return "\n".join(lines) + "\n"
+
+
+def back_matter(book: Path) -> list[str]:
+    """The stems of the BACK_MATTER pages that ``book`` holds, in order."""
+    return [Path(p).stem for p in BACK_MATTER if (book / p).is_file()]
 
 
 def check_numbering(chapters: list[str]) -> list[str]:
@@ -289,7 +300,7 @@ def stage_book(root: Path, src: Path, modules: Path, executed: dict[Path, Path],
 
     write_if_changed(src / "_config.yml", config.read_bytes())
     stems = [c.stem for c in chapters]
-    write_if_changed(src / "_toc.yml", make_toc(stems))
+    write_if_changed(src / "_toc.yml", make_toc(stems, back=back_matter(book)))
 
     titles = []
     for chapter in chapters:

@@ -8,6 +8,9 @@ no notebook or test needs the network:
 * ``load_photo``    -- photographs from scikit-image and scikit-learn (``PHOTOS``);
 * ``load_faces``    -- 100 faces and 100 non-faces (25 x 25) from scikit-image.
 
+Generated, seeded data live in submodules: ``cnnlib.data.shapes`` draws captioned
+shapes and ``cnnlib.data.captions`` turns captions into word ids (chapter 12).
+
 For readers who are online, ``download_mnist`` fetches the full MNIST files (70,000
 digits) into a cache folder, checking each file's SHA-256, and ``read_idx`` parses
 them; ``load_mnist`` does both. Nothing in the book depends on them.

@@ -4,7 +4,7 @@ Explained in chapter 4 (the banded "Toeplitz" matrix of a 1-D convolution) and
 chapter 5 (the filter gallery on photographs, the doubly blocked matrix of a 2-D
 convolution).
 
-The gallery holds the 3x3 kernels of the lecture notes, as float64 arrays:
+The gallery holds the classic 3x3 kernels of chapter 5, as float64 arrays:
 
 ================================  =================================================
 ``EDGE_DETECT_1``                 [[1, 0, -1], [0, 0, 0], [-1, 0, 1]]: responds to
@@ -49,7 +49,7 @@ SHARPEN = _constant([[0, -1, 0], [-1, 5, -1], [0, -1, 0]])
 BOX_BLUR = _constant(np.ones((3, 3)) / 9)
 GAUSSIAN_BLUR = _constant(np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16)
 
-#: name -> kernel, in the order of the lecture notes' table (identity first).
+#: name -> kernel, in the order of chapter 5's table (identity first).
 GALLERY: dict[str, np.ndarray] = {
     "identity": IDENTITY,
     "edge detection 1": EDGE_DETECT_1,
@@ -90,7 +90,7 @@ def toeplitz_1d(theta, n: int, padding: int = 0) -> np.ndarray:
     It shows a convolutional layer as a fully connected one with most weights zero
     and the rest shared. theta : (m,); n : input length. Returns
     (n + 2 padding - m + 1, n). With ``padding=1`` and m = 3 this is the lecture
-    notes' 5x5 band with theta_1 on the diagonal. Explained in chapter 4.
+    5x5 band of chapter 4 with theta_1 on the diagonal. Explained in chapter 4.
     """
     t = as_float_array(theta, "theta", ndim=1)
     n = check_positive_int(n, "n")

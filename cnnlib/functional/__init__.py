@@ -42,6 +42,8 @@ from __future__ import annotations
 
 from cnnlib.functional.activations import *  # noqa: F401,F403
 from cnnlib.functional.activations import __all__ as _act
+from cnnlib.functional.contrastive import *  # noqa: F401,F403
+from cnnlib.functional.contrastive import __all__ as _contrastive
 from cnnlib.functional.conv import *  # noqa: F401,F403
 from cnnlib.functional.conv import __all__ as _conv
 from cnnlib.functional.affine import *  # noqa: F401,F403
@@ -59,4 +61,5 @@ from cnnlib.functional.pool import __all__ as _pool
 from cnnlib.functional.probabilities import *  # noqa: F401,F403
 from cnnlib.functional.probabilities import __all__ as _soft
 
-__all__ = [*_act, *_lin, *_loss, *_soft, *_conv, *_pool, *_pad, *_norm, *_drop]
+__all__ = [*_act, *_lin, *_loss, *_soft, *_conv, *_pool, *_pad, *_norm, *_drop,
+           *_contrastive]

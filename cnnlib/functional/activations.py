@@ -127,7 +127,7 @@ def tanh_backward(dout, cache: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------ arctan
 def arctan(input) -> np.ndarray:
     r"""Arctangent :math:`\arctan z`, a smooth squashing function with range
-    :math:`(-\pi/2, \pi/2)` that the lecture notes list beside the sigmoid."""
+    :math:`(-\pi/2, \pi/2)` that chapter 5 lists beside the sigmoid."""
     z = as_float_array(input, "input")
     return np.arctan(z)
 

@@ -363,7 +363,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1,
 
     .. math:: (\theta * x)_i = \sum_{j=0}^{m-1} \theta_j\, x_{i+j}
 
-    The lecture notes' example: x = [1, 1, 1, 0, 0] and theta = [1, 0, 1] give
+    Chapter 4's worked example: x = [1, 1, 1, 0, 0] and theta = [1, 0, 1] give
     [2, 1, 1]. input : (N, C, L) or unbatched (C, L); weight : (F, C // groups, m);
     bias : (F,) or None; stride, padding, dilation : int (or a 1-tuple; padding also
     'valid' or 'same'). Returns (N, F, L_out) with

@@ -1,5 +1,11 @@
-"""Starting a student's kernel and running code in it: the one place that speaks the
-Jupyter messaging protocol.
+"""Starting a student's kernel and running code in it: the one place where the grader
+speaks the Jupyter messaging protocol.
+
+(Trusted notebooks, the book's own, run through :mod:`cnnlib._kernel` and nbclient. An
+untrusted one needs more than nbclient offers: its own session and process group, a
+private folder and environment, another user, and a blocking client that reads every
+reply itself, which the lost wake-ups that :mod:`cnnlib._kernel` works around cannot
+reach.)
 
 The kernel is this environment's ``ipykernel``, started as its own process group and
 session (so that it and whatever it starts can be killed together, and it cannot reach

@@ -8,7 +8,9 @@
 * :mod:`~cnnlib.models.multiclass`: one-vs-rest and softmax regression (chapter 3);
 * :mod:`~cnnlib.models.small_cnn`: a one-layer CNN and a fully connected network of the
   same size (chapter 7);
-* :mod:`~cnnlib.models.lenet`: LeNet-5 (chapter 8).
+* :mod:`~cnnlib.models.lenet`: LeNet-5 (chapter 8);
+* :mod:`~cnnlib.models.zero_shot`: a classifier written in words, from CLIP embeddings
+  (chapter 12).
 """
 from __future__ import annotations
 

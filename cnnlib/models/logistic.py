@@ -5,7 +5,7 @@ Explained in chapter 1. The node computes
 .. math:: h_\theta(x) = g(\theta^\top x) = \frac{1}{1 + e^{-\theta^\top x}},
    \qquad x = (x_0 = 1, x_1, \dots, x_n),
 
-and is trained by minimising the mean cross-entropy (the *negative* of the notes'
+and is trained by minimising the mean cross-entropy (the *negative* of chapter 1's
 log-likelihood :math:`L(y,\hat y) = y\log\hat y + (1-y)\log(1-\hat y)`), plus an
 optional L2 penalty on the weights (never on the bias :math:`\theta_0`):
 
@@ -15,7 +15,7 @@ optional L2 penalty on the weights (never on the bias :math:`\theta_0`):
 
 The building blocks come from :mod:`cnnlib.functional` (``linear``, the numerically
 stable ``binary_cross_entropy_with_logits`` and their backward passes), so this module
-only wires them together. Parameters follow the notes' convention (``theta_``, bias
+only wires them together. Parameters follow the Theta convention (``theta_``, bias
 first, see :mod:`cnnlib.models.theta`) and are also exposed under scikit-learn's names
 (``coef_``, ``intercept_``).
 """
@@ -73,7 +73,7 @@ def _check_theta(theta, n_features: int, name: str) -> np.ndarray:
 def cost_and_gradient(theta, X, y, l2: float = 0.0) -> tuple[float, np.ndarray]:
     r"""Cost :math:`J(\theta)` (mean cross-entropy + L2 penalty) and its gradient.
 
-    theta : (n + 1,), bias :math:`\theta_0` first (the notes' convention).
+    theta : (n + 1,), bias :math:`\theta_0` first (the Theta convention).
     X : (m, n) features, one example per row (no bias column: the bias unit is
         handled by the bias of :func:`cnnlib.functional.linear`).
     y : (m,) labels 0 or 1.
@@ -143,7 +143,7 @@ class LogisticRegression:
 
     Attributes (after ``fit``)
     --------------------------
-    theta_ : (n + 1,) parameters, bias :math:`\theta_0` first (the notes' convention).
+    theta_ : (n + 1,) parameters, bias :math:`\theta_0` first (the Theta convention).
     coef_ : (1, n) and intercept_ : (1,), the same numbers under scikit-learn's names.
     history_ : a :class:`~cnnlib.train.History`, one entry per epoch, measured after
         the epoch on the whole training set: ``"loss"`` (mean cross-entropy, without

@@ -1,4 +1,4 @@
-r"""A multi-layer network of logistic units in the lecture notes' notation.
+r"""A multi-layer network of logistic units in the Theta notation of chapter 2.
 
 Explained in chapter 2. A network with :math:`L` layers of :math:`s_1, \dots, s_L`
 units is described by the matrices :math:`\Theta^{(1)}, \dots, \Theta^{(L-1)}`, where
@@ -11,7 +11,7 @@ units is described by the matrices :math:`\Theta^{(1)}, \dots, \Theta^{(L-1)}`, 
     \end{bmatrix}, \qquad a^{(l+1)} = g(z^{(l+1)}), \qquad h_\Theta(x) = a^{(L)},
 
 with the sigmoid :math:`g` in every layer, and training minimises the mean
-cross-entropy (the negative of the notes' log-likelihood, summed over the
+cross-entropy (the negative of chapter 1's log-likelihood, summed over the
 :math:`K = s_L` output units)
 
 .. math::
@@ -35,6 +35,7 @@ from cnnlib._validate import (as_float_array, as_rng, check_finite, check_number
                               check_positive_int)
 from cnnlib.gradcheck import numerical_gradient
 from cnnlib.models.theta import add_bias_unit, theta_to_wb
+from cnnlib.train.history import History
 
 __all__ = ["init_thetas", "forward_propagation", "hypothesis", "cost_function",
            "backpropagation", "numerical_gradients", "gradient_descent", "to_sequential"]
@@ -91,7 +92,7 @@ def init_thetas(layer_sizes: Sequence[int], rng: np.random.Generator | int | Non
                 scale: float | None = None) -> list[np.ndarray]:
     r"""Random :math:`\Theta^{(1)}, \dots, \Theta^{(L-1)}` for units ``layer_sizes``.
 
-    layer_sizes : ``[s_1, ..., s_L]``, e.g. ``[3, 3, 1]`` for the notes' network with
+    layer_sizes : ``[s_1, ..., s_L]``, e.g. ``[3, 3, 1]`` for chapter 2's network with
         three inputs, three hidden units and one output (at least two layers).
     scale : entries are drawn uniformly from :math:`[-\epsilon, \epsilon]` with
         :math:`\epsilon` = ``scale``; by default
@@ -227,23 +228,23 @@ def numerical_gradients(Thetas, X, Y, lam: float = 0.0, h: float = 1e-5
 
 
 def gradient_descent(Thetas, X, Y, lr: float = 1.0, epochs: int = 1000,
-                     lam: float = 0.0) -> tuple[list[np.ndarray], list[float]]:
+                     lam: float = 0.0) -> tuple[list[np.ndarray], History]:
     r"""Full-batch gradient descent :math:`\Theta^{(l)} \leftarrow \Theta^{(l)} -
     \eta\, \partial J / \partial \Theta^{(l)}` for ``epochs`` steps.
 
-    Returns ``(Thetas, costs)``: new matrices (the inputs are not modified) and the
-    cost before each step.
+    Returns ``(Thetas, history)``: new matrices (the inputs are not modified) and a
+    :class:`~cnnlib.train.History` whose ``"loss"`` is the cost before each step.
     """
     Thetas = [T.copy() for T in _check_thetas(Thetas)]
     lr = check_number(lr, "lr", low=0, low_open=True)
     epochs = check_positive_int(epochs, "epochs")
-    costs = []
+    history = History()
     for _ in range(epochs):
         J, grads = backpropagation(Thetas, X, Y, lam)
-        costs.append(J)
+        history.log(loss=J)
         for T, G in zip(Thetas, grads):
             T -= lr * G
-    return Thetas, costs
+    return Thetas, history
 
 
 def to_sequential(Thetas):

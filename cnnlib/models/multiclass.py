@@ -124,7 +124,7 @@ class _MulticlassModel:
 
     @property
     def theta_(self) -> np.ndarray:
-        """Parameters in the notes' convention: (K, d + 1), bias in column 0."""
+        """Parameters in the Theta convention: (K, d + 1), bias in column 0."""
         if not hasattr(self, "coef_"):
             raise NotFittedError("theta_ exists only after fit(X, y)")
         return wb_to_theta(self.coef_, self.intercept_)

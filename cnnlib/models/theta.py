@@ -1,8 +1,8 @@
-r"""The lecture notes' parameter convention, and the conversion to PyTorch's.
+r"""The Theta convention of chapters 1-3, and the conversion to PyTorch's.
 
 Explained in chapter 1 (a single node) and chapter 2 (layers of nodes).
 
-The notes fold the bias into the weights. Every layer gets an extra input, the
+Chapters 1-3 fold the bias into the weights. Every layer gets an extra input, the
 **bias unit** :math:`x_0 = 1` (or :math:`a_0^{(j)} = 1`), and the parameters that map
 layer :math:`j` (with :math:`s_j` units) to layer :math:`j+1` (with :math:`s_{j+1}`
 units) form one matrix
@@ -16,7 +16,7 @@ whose **column 0 holds the biases**. A single logistic node is the case
 
 PyTorch (and :func:`cnnlib.functional.linear`) keeps the two apart: ``weight`` of shape
 (out, in) and ``bias`` of shape (out,), and computes :math:`x W^\top + b`. The functions
-here convert between the two, so the book can speak the notes' language while the
+here convert between the two, so the book can speak the Theta language of its first chapters while the
 library computes in PyTorch's layout:
 
     Theta == [b[:, None], W]        (Theta[:, 0] = b, Theta[:, 1:] = W)
@@ -33,7 +33,7 @@ __all__ = ["theta_to_wb", "wb_to_theta", "add_bias_unit"]
 def theta_to_wb(Theta) -> tuple[np.ndarray, np.ndarray]:
     r"""Split :math:`\Theta` (bias in column 0) into PyTorch's ``(weight, bias)``.
 
-    Theta : array of shape (s_next, s + 1), the notes' :math:`\Theta^{(j)}`; or a 1-D
+    Theta : array of shape (s_next, s + 1), chapter 2's :math:`\Theta^{(j)}`; or a 1-D
         parameter vector :math:`\theta` of shape (n + 1,) for a single node.
     Returns ``(W, b)``: W of shape (s_next, s) and b of shape (s_next,); for a 1-D
     theta, w of shape (n,) and b of shape () (a 0-d array holding :math:`\theta_0`).
