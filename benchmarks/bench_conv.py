@@ -181,24 +181,36 @@ def work_torch(reps: int, stat: str) -> dict:
     return res
 
 
-def worker(lib: str, reps: int, stat: str, threads: int) -> None:
+def run_library(lib: str, threads: int, work_cnnlib, work_torch, *args) -> None:
+    """In a worker process: limit both libraries to ``threads`` threads, run the
+    library's work and print its results as one line of JSON (shared with
+    bench_lenet.py)."""
     threadpool_limits(limits=threads, user_api="blas")
     if lib == "torch":
         import torch
         torch.set_num_threads(threads)
-        res = work_torch(reps, stat)
+        res = work_torch(*args)
     else:
-        res = work_cnnlib(reps, stat)
+        res = work_cnnlib(*args)
     print(json.dumps(res))
 
 
-def run_worker(lib: str, reps: int, stat: str, threads: int) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib, "--reps", str(reps),
-           "--stat", stat, "--threads", str(threads)]
+def spawn_worker(script: str, lib: str, options: list[str]) -> dict:
+    """Run ``script --worker lib options...`` in a fresh process; return its JSON."""
+    cmd = [sys.executable, os.path.abspath(script), "--worker", lib, *options]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"the {lib} worker failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def worker(lib: str, reps: int, stat: str, threads: int) -> None:
+    run_library(lib, threads, work_cnnlib, work_torch, reps, stat)
+
+
+def run_worker(lib: str, reps: int, stat: str, threads: int) -> dict:
+    return spawn_worker(__file__, lib, ["--reps", str(reps), "--stat", stat, "--threads",
+                                        str(threads)])
 
 
 # ----------------------------------------------------------------------- checks

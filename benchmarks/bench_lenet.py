@@ -25,18 +25,14 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
 
 import numpy as np
-from threadpoolctl import threadpool_limits
-
-from bench_conv import blas_info        # the same BLAS report as the conv benchmark
+# the conv benchmark's BLAS report and worker processes
+from bench_conv import blas_info, run_library, spawn_worker
 
 BATCH = 64
 
@@ -159,23 +155,12 @@ def work_torch(epochs: int, profile: bool) -> dict:
 
 
 def worker(lib: str, epochs: int, threads: int, profile: bool) -> None:
-    threadpool_limits(limits=threads, user_api="blas")
-    if lib == "torch":
-        import torch
-        torch.set_num_threads(threads)
-        res = work_torch(epochs, profile)
-    else:
-        res = work_cnnlib(epochs, profile)
-    print(json.dumps(res))
+    run_library(lib, threads, work_cnnlib, work_torch, epochs, profile)
 
 
 def run_worker(lib: str, epochs: int, threads: int, profile: bool) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib, "--epochs",
-           str(epochs), "--threads", str(threads)] + (["--profile"] if profile else [])
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(f"the {lib} worker failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return spawn_worker(__file__, lib, ["--epochs", str(epochs), "--threads", str(threads)]
+                        + (["--profile"] if profile else []))
 
 
 def check_agreement() -> float:
