@@ -106,6 +106,5 @@ def test_float32_conv_cache_is_not_the_callers_weight():
     caller's."""
     x = np.ones((1, 2, 4, 4), np.float32)
     w = np.ones((3, 2, 1, 1), np.float32)
-    _, (inner, _) = F.conv2d_forward(x, w)
-    cols, wg = inner[0], inner[1]
-    assert not np.shares_memory(cols, x) and not np.shares_memory(wg, w)
+    _, cache = F.conv2d_forward(x, w)
+    assert not np.shares_memory(cache.cols, x) and not np.shares_memory(cache.weight, w)

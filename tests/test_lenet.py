@@ -10,7 +10,7 @@ from cnnlib.models import fully_connected, lenet5, small_cnn
 from cnnlib.models.lenet import LENET5_PARAMETERS
 from cnnlib.optim import SGD
 from cnnlib.twins import lenet as tlenet
-from cnnlib.twins import small_cnn as tsmall
+from cnnlib.twins import small_nets as tsmall
 from cnnlib.twins import state_from_torch, state_to_torch
 
 from test_conv_layers import err

@@ -11,7 +11,7 @@ from cnnlib.optim import SGD, Adam
 from cnnlib.optim.lr_scheduler import CosineAnnealingLR, OneCycleLR
 from cnnlib.train import Callback, StopTraining, fit
 from cnnlib.twins import state_from_torch
-from cnnlib.twins.digit_nets import mlp, plain_cnn, small_cnn
+from cnnlib.twins.digit_nets import mlp, plain_cnn, two_block_cnn
 from cnnlib.twins.training import (evaluate_torch, predict_torch, seed_everything,
                                    train_torch)
 from torch_devices import DEVICES
@@ -87,7 +87,7 @@ def test_seed_everything_repeats_a_run():
     runs = []
     for _ in range(2):
         rng = seed_everything(5)
-        model = small_cnn(width=2, image_size=6, batch_norm=True)
+        model = two_block_cnn(width=2, image_size=6, batch_norm=True)
         h = train_torch(model, X, y, optimizer=torch.optim.Adam(model.parameters(), 0.01),
                         epochs=2, batch_size=16, rng=rng, progress=False)
         runs.append(h["loss"])
@@ -128,7 +128,7 @@ def test_callbacks_can_stop_and_bad_arguments_are_named():
 
 
 def test_the_experiment_models_have_the_advertised_layers():
-    assert [type(m).__name__ for m in small_cnn(batch_norm=True, negative_slope=0.1)] == [
+    assert [type(m).__name__ for m in two_block_cnn(batch_norm=True, negative_slope=0.1)] == [
         "Conv2d", "BatchNorm2d", "LeakyReLU", "MaxPool2d", "Conv2d", "BatchNorm2d",
         "LeakyReLU", "MaxPool2d", "Flatten", "Linear"]
     deep = plain_cnn(depth=8, width=4)
@@ -139,4 +139,4 @@ def test_the_experiment_models_have_the_advertised_layers():
         torch.zeros(3, 1, 14, 14)).shape == (3, 10)
     assert mlp((784, 32, 32, 10), batch_norm=True)(torch.zeros(4, 1, 28, 28)).shape == (4, 10)
     with pytest.raises(ValueError, match="negative_slope"):
-        small_cnn(negative_slope=-0.1)
+        two_block_cnn(negative_slope=-0.1)

@@ -32,6 +32,8 @@ return ``(dinput, dweight, dbias)``, ``dbias`` None when there was no bias.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from cnnlib._validate import (as_dout, as_float_arrays, check_positive_int, check_shape,
@@ -216,6 +218,23 @@ def conv2d_loop(input, weight, bias=None, stride=1, padding=0, dilation=1,
 
 
 # ------------------------------------------------------------------- the fast version
+class ConvCache(NamedTuple):
+    """What the fast backward needs: the column matrix (C*kh*kw, N*OH*OW), the weight
+    as (groups, F/groups, C/groups*kh*kw), the window geometry, whether there is a
+    bias, and whether the input came without its batch axis."""
+    cols: np.ndarray
+    weight: np.ndarray
+    win: Windows
+    has_bias: bool
+    unbatched: bool = False
+
+    @property
+    def out_shape(self) -> tuple[int, int, int, int]:
+        """(N, F, OH, OW) of the batched output."""
+        groups, fg, _ = self.weight.shape
+        return (self.win.n, groups * fg, self.win.oh, self.win.ow)
+
+
 def _fast_forward(x, w, b, stride, pads, dilation, groups):
     """im2col + matrix products on validated 2-D-form arguments; returns (out, cache)."""
     F, cg, kh, kw = w.shape
@@ -232,14 +251,14 @@ def _fast_forward(x, w, b, stride, pads, dilation, groups):
     out = out.reshape(win.n, F, win.oh, win.ow)
     if b is not None:
         out += b[:, None, None]
-    return out, (cols, wg, win, b is not None)
+    return out, ConvCache(cols, wg, win, b is not None)
 
 
 def _fast_backward(d, cache, output_mask=(True, True, True)):
     r"""Gradients of ``y = W @ cols``: ``dW = dy @ cols^T``, ``dcols = W^T @ dy``, then
     col2im; d is (N, F, OH, OW). ``output_mask`` says which of (dinput, dweight, dbias)
     to compute (the others are returned as None)."""
-    cols, wg, win, has_bias = cache
+    cols, wg, win, has_bias, _ = cache
     groups, fg, kg = wg.shape
     n, p = win.n, win.oh * win.ow
     need_input, need_weight, need_bias = output_mask
@@ -276,7 +295,7 @@ def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1,
     x, w, b, stride, pads, dilation, groups, unbatched = _prepare(
         "conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
     out, cache = _fast_forward(x, w, b, stride, pads, dilation, groups)
-    return (out[0] if unbatched else out), (cache, unbatched)
+    return (out[0] if unbatched else out), cache._replace(unbatched=unbatched)
 
 
 def _check_mask(output_mask) -> tuple[bool, bool, bool]:
@@ -296,13 +315,11 @@ def conv2d_backward(dout, cache, output_mask=(True, True, True)):
     ``dinput`` (nobody asks for the gradient of the images) and a frozen layer no
     ``dweight``: skipping them saves most of that layer's backward pass.
     Explained in chapter 7."""
-    inner, unbatched = cache
-    win = inner[2]
-    shape = (win.n, inner[1].shape[0] * inner[1].shape[1], win.oh, win.ow)
-    d = as_dout(dout, shape[1:] if unbatched else shape, inner[0].dtype)
-    dinput, dweight, dbias = _fast_backward(d.reshape(shape), inner,
+    shape = cache.out_shape
+    d = as_dout(dout, shape[1:] if cache.unbatched else shape, cache.cols.dtype)
+    dinput, dweight, dbias = _fast_backward(d.reshape(shape), cache,
                                             _check_mask(output_mask))
-    if dinput is not None and unbatched:
+    if dinput is not None and cache.unbatched:
         dinput = dinput[0]
     return dinput, dweight, dbias
 
@@ -337,21 +354,20 @@ def conv1d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1,
         "conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
     out, cache = _fast_forward(x, w, b, stride, pads, dilation, groups)
     out = out[:, :, 0, :]                        # drop the height-1 axis
-    return (out[0] if unbatched else out), (cache, unbatched)
+    return (out[0] if unbatched else out), cache._replace(unbatched=unbatched)
 
 
 def conv1d_backward(dout, cache, output_mask=(True, True, True)):
     """Gradients of :func:`conv1d`: returns ``(dinput, dweight, dbias)``; entries not
     asked for by ``output_mask`` are None (see :func:`conv2d_backward`)."""
-    inner, unbatched = cache
-    win = inner[2]
-    shape = (win.n, inner[1].shape[0] * inner[1].shape[1], win.ow)
-    d = as_dout(dout, shape[1:] if unbatched else shape, inner[0].dtype)
-    dinput, dweight, dbias = _fast_backward(d.reshape(shape)[:, :, None, :], inner,
+    n, f, _, ow = cache.out_shape
+    shape = (n, f, ow)
+    d = as_dout(dout, shape[1:] if cache.unbatched else shape, cache.cols.dtype)
+    dinput, dweight, dbias = _fast_backward(d.reshape(shape)[:, :, None, :], cache,
                                             _check_mask(output_mask))
     if dinput is not None:
         dinput = dinput[:, :, 0, :]
-        dinput = dinput[0] if unbatched else dinput
+        dinput = dinput[0] if cache.unbatched else dinput
     if dweight is not None:
         dweight = dweight[:, :, 0, :]
     return dinput, dweight, dbias

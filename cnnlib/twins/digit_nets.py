@@ -4,7 +4,7 @@ Explained in chapter 9. Each builder returns a ``torch.nn.Sequential`` initialis
 PyTorch's defaults from its global generator (seed it first, e.g. with
 :func:`cnnlib.twins.training.seed_everything`), in float32 unless asked:
 
-* :func:`small_cnn`: two convolution + ReLU + max-pooling stages and a linear output,
+* :func:`two_block_cnn`: two convolution + ReLU + max-pooling stages and a linear output,
   the workhorse of the chapter's experiments (a few thousand weights);
 * :func:`plain_cnn`: a deep stack of 3 x 3 convolutions with nothing to help it train,
   optionally with batch norm after each convolution (the batch-norm experiment);
@@ -23,7 +23,7 @@ from torch import nn
 
 from cnnlib._validate import check_bool, check_number, check_positive_int
 
-__all__ = ["small_cnn", "plain_cnn", "mlp", "activation"]
+__all__ = ["two_block_cnn", "plain_cnn", "mlp", "activation"]
 
 
 def activation(negative_slope: float = 0.0) -> nn.Module:
@@ -38,9 +38,9 @@ def _finish(model: nn.Sequential, dtype: torch.dtype) -> nn.Sequential:
     return model.to(dtype)
 
 
-def small_cnn(width: int = 8, negative_slope: float = 0.0, batch_norm: bool = False,
-              in_channels: int = 1, image_size: int = 28, num_classes: int = 10,
-              dtype: torch.dtype = torch.float32) -> nn.Sequential:
+def two_block_cnn(width: int = 8, negative_slope: float = 0.0, batch_norm: bool = False,
+                  in_channels: int = 1, image_size: int = 28, num_classes: int = 10,
+                  dtype: torch.dtype = torch.float32) -> nn.Sequential:
     """conv 3x3 (``width`` maps) -> [BN] -> act -> max-pool 2 -> conv 3x3 (2 ``width``)
     -> [BN] -> act -> max-pool 2 -> flatten -> linear (``num_classes`` logits).
 

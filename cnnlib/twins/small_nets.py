@@ -1,4 +1,4 @@
-"""The PyTorch twins of :mod:`cnnlib.models.small_cnn`: chapter 7's small CNN and its
+"""The PyTorch twins of :mod:`cnnlib.models.small_nets`: chapter 7's small CNN and its
 fully connected rival, written as ``torch.nn.Sequential`` models with the same layers,
 so that their ``state_dict`` keys and shapes are those of the cnnlib models.
 

@@ -13,7 +13,7 @@ logits:
 
 Both are :class:`cnnlib.nn.Sequential` models, so their ``state_dict`` keys
 (``"0.weight"``, ...) are those of the ``torch.nn.Sequential`` twins in
-:mod:`cnnlib.twins.small_cnn`.
+:mod:`cnnlib.twins.small_nets`.
 """
 from __future__ import annotations
 
