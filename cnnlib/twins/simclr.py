@@ -50,7 +50,7 @@ class DigitEncoder(nn.Module):
     conv3x3(c2)-BN-ReLU-maxpool2, conv3x3(width)-BN-ReLU, mean over the 7 x 7
     positions. Works for any image size (the average pools whatever is left)."""
 
-    def __init__(self, channels: Sequence[int] = (32, 64), width: int = 128,
+    def __init__(self, channels: Sequence[int] = (16, 32), width: int = 64,
                  in_channels: int = 1):
         super().__init__()
         c1, c2 = (check_positive_int(c, "channels") for c in channels)
