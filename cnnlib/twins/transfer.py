@@ -264,6 +264,9 @@ def pretrain(seed: int = 0, *, source: str = "animals", epochs: int = 3,
 
 
 # -------------------------------------------------------------------- fine-tuning
+_SCRATCH_SEED = 1_000_003
+
+
 def _reset(model: nn.Module) -> None:
     for m in model.modules():
         if m is not model and hasattr(m, "reset_parameters"):
@@ -308,6 +311,9 @@ def fine_tune(model: SmallCNN, X, y, *, mode: str, seed: int = 0, steps: int = 1
     model = copy.deepcopy(model)
     device = next(model.parameters()).device
     if mode == "scratch":
+        # a start of its own: seeding with `seed` alone would repeat the initial
+        # weights of the network that pretrain(seed) started from
+        torch.manual_seed(_SCRATCH_SEED + seed)
         _reset(model)
     model.head = nn.Linear(model.num_features, n_out).to(device)
     per_epoch = -(-len(X) // batch_size)
