@@ -64,6 +64,8 @@ OPS = {
                           [_arr(3, 4), _arr(5, 4)], {"logit_scale": 2.5}),
     "clip_loss": (F.clip_loss_forward, F.clip_loss_backward,
                   [F.normalize(_arr(4, 3)), F.normalize(_arr(4, 3))], {"logit_scale": 3.0}),
+    "nt_xent": (F.nt_xent_forward, F.nt_xent_backward, [_arr(4, 3), _arr(4, 3)],
+                {"temperature": 0.3}),
 }
 
 

@@ -47,6 +47,7 @@ OPS = {
                           {"a": X2, "b": RNG.normal(size=(5, 4))}),
     "clip_loss": (lambda a: F.clip_loss(a["image_emb"], a["text_emb"], 2.0),
                   {"image_emb": F.normalize(X2), "text_emb": F.normalize(P2)}),
+    "nt_xent": (lambda a: F.nt_xent(a["z_a"], a["z_b"], 0.3), {"z_a": X2, "z_b": P2}),
 }
 PAIRS = [(op, partner) for op, (_, args) in OPS.items() for partner in list(args)[1:]]
 

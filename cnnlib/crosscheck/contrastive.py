@@ -1,7 +1,17 @@
-"""Cross-check cases for the contrastive ops: ``normalize``, ``similarity_logits`` and
-``clip_loss``, against ``torch.nn.functional.normalize`` and a PyTorch implementation
-of CLIP's symmetric loss (``cnnlib.twins.clip.clip_loss_torch``), with the gradients of
-every input (both embeddings and the logit scale) from autograd.
+"""Cross-check cases for the contrastive ops: ``normalize``, ``similarity_logits``,
+``clip_loss`` and ``nt_xent``, against ``torch.nn.functional.normalize``, a PyTorch
+implementation of CLIP's symmetric loss (``cnnlib.twins.clip.clip_loss_torch``) and one
+of SimCLR's NT-Xent written from the paper's formula
+(``cnnlib.twins.simclr.nt_xent_torch``), with the gradients of every input (both
+embeddings and the logit scale) from autograd.
+
+NT-Xent has two rows, one per range of temperatures, because the temperature changes
+what the gradient looks like: at tau in [0.2, 1] the softmax over the 2N - 1 other
+views is spread out, while at tau in [0.02, 0.1] (logits up to 50) it is peaked and
+the gradient, 1/tau times larger, comes almost entirely from the hardest negatives.
+The projections are drawn unnormalised (lengths 0.1 to 10: the loss normalises them
+itself); in the warm row half of the time with each second view near its first, as
+after training (the cold row's views are unrelated: see ``_nt_xent_cold``).
 
 Each trial draws a new batch size N (1 to 12: one pair is the degenerate batch whose
 loss is 0), embedding size D (1 to 16) and logit scale s in [1, 100] (CLIP's range).
@@ -15,7 +25,10 @@ N M terms of both signs (dL_ij times the cosine of pair ij): when they nearly ca
 the float32 rounding of the terms is large against the small result, which is why its
 tolerance is the loosest. Each tolerance is about ten times the worst error seen over
 2,000 random trials (quoted beside it); a wrong sign, a missing factor 1/2 or a
-forgotten direction of the loss moves the result by 1e-1 or more.
+forgotten direction of the loss moves the result by 1e-1 or more. NT-Xent is a
+cross-entropy over rows of logits of the same size as CLIP's (1/tau <= 50), followed by
+the normalisation's backward; without a logit-scale gradient to cancel, its worst
+errors stay near 1e-5, and its tolerance is the core losses' 1e-4.
 """
 from __future__ import annotations
 
@@ -26,12 +39,14 @@ import torch.nn.functional as TF
 from cnnlib.crosscheck import Case
 from cnnlib.functional import contrastive as C
 from cnnlib.twins.clip import clip_loss_torch
+from cnnlib.twins.simclr import nt_xent_torch
 
 __all__ = ["CASES"]
 
 _TOL32_NORMALIZE = 1e-5     # seen 1.9e-7 (forward), 1.2e-6 (gradient)
 _TOL32_SIMILARITY = 5e-4    # seen 3.6e-7 (forward), 5.5e-5 (gradient of s)
 _TOL32_CLIP_LOSS = 3e-3     # seen 1.1e-5 (forward), 3.5e-4 (gradient of s)
+_TOL32_NT_XENT = 1e-4       # seen 7.6e-6 (forward, warm), 9.7e-6 (gradient, cold)
 
 
 def _unit_rows(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
@@ -107,4 +122,39 @@ _clip = Case("clip_loss", _clip_make,
                                               t["logit_scale"]),
              _TOL32_CLIP_LOSS)
 
-CASES: list[Case] = [_normalize, _similarity, _clip]
+
+# ----------------------------------------------------------------------- nt_xent
+def _nt_xent_make(low: float, high: float, matched: float, min_n: int):
+    def make(rng):
+        n, d = int(rng.integers(min_n, 13)), int(rng.integers(2, 17))
+        z_a = _unit_rows(rng, n, d)
+        z_b = _unit_rows(rng, n, d)
+        if rng.random() < matched:          # each second view near its first
+            z_b = z_a + 0.3 * z_b
+        lengths = np.exp(rng.uniform(np.log(0.1), np.log(10.0), size=(2, n, 1)))
+        tau = float(np.exp(rng.uniform(np.log(low), np.log(high))))
+        return {"z_a": z_a * lengths[0], "z_b": z_b * lengths[1]}, {}, {"temperature": tau}
+
+    return make
+
+
+def _nt_xent_numpy(inputs, extras, kw):
+    loss, cache = C.nt_xent_forward(inputs["z_a"], inputs["z_b"], kw["temperature"])
+    return loss, lambda dout: dict(zip(("z_a", "z_b"), C.nt_xent_backward(dout, cache)))
+
+
+def _nt_xent_case(label: str, low: float, high: float, matched: float,
+                  min_n: int) -> Case:
+    return Case(label, _nt_xent_make(low, high, matched, min_n), _nt_xent_numpy,
+                lambda t, e, kw: nt_xent_torch(t["z_a"], t["z_b"], kw["temperature"]),
+                _TOL32_NT_XENT)
+
+
+_nt_xent = _nt_xent_case("nt_xent", 0.2, 1.0, matched=0.5, min_n=1)
+# Cold: unrelated views, at least 4 images. A batch whose every view is far nearer its
+# partner than any other view (always so for matched views, often for 2 random images)
+# has at tau = 0.02 a loss and gradient near e^-40: rounding noise on both sides that
+# no relative tolerance can compare (as for CLIP at s = 100).
+_nt_xent_cold = _nt_xent_case("nt_xent (tau <= 0.1)", 0.02, 0.1, matched=0.0, min_n=4)
+
+CASES: list[Case] = [_normalize, _similarity, _clip, _nt_xent, _nt_xent_cold]

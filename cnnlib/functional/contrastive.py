@@ -1,6 +1,6 @@
 r"""Contrastive losses: cross-entropy over a matrix of similarities.
 
-Explained in chapter 12 (CLIP's symmetric loss; chapter 11's NT-Xent is its sibling).
+Explained in chapter 11 (SimCLR's NT-Xent) and chapter 12 (CLIP's symmetric loss).
 
 A contrastive loss compares every embedding in a batch with every other one. The
 pieces, each with its forward and backward:
@@ -12,7 +12,10 @@ pieces, each with its forward and backward:
   NT-Xent a batch of views against itself);
 * :func:`clip_loss`: CLIP's symmetric loss, the mean of the cross-entropy that picks
   each image's caption in its row of L and the one that picks each caption's image in
-  its column.
+  its column;
+* :func:`nt_xent`: SimCLR's normalised temperature-scaled cross-entropy, one batch of
+  2N views against itself: each view must pick its partner view among the 2N - 1
+  others.
 
 The cross-entropies are cnnlib's own (:func:`cnnlib.functional.cross_entropy`) applied
 to the rows of L and of its transpose, so a sibling loss is one similarity matrix plus
@@ -28,7 +31,8 @@ from cnnlib.functional.losses import cross_entropy_backward, cross_entropy_forwa
 
 __all__ = ["normalize", "normalize_forward", "normalize_backward",
            "similarity_logits", "similarity_logits_forward", "similarity_logits_backward",
-           "clip_loss", "clip_loss_forward", "clip_loss_backward"]
+           "clip_loss", "clip_loss_forward", "clip_loss_backward",
+           "nt_xent", "nt_xent_forward", "nt_xent_backward"]
 
 
 # ------------------------------------------------------------------ unit vectors
@@ -178,3 +182,100 @@ def clip_loss_backward(dout, cache):
     dlogits = cross_entropy_backward(half, ce_images) + cross_entropy_backward(half,
                                                                              ce_texts).T
     return similarity_logits_backward(dlogits, sim_cache)
+
+
+# ------------------------------------------------------------------ SimCLR's loss
+def _temperature(temperature) -> float:
+    """A positive finite number (a Python or NumPy number, or a one-element array)."""
+    if isinstance(temperature, np.ndarray):
+        if temperature.size != 1:
+            raise ValueError(f"temperature must be one number, got an array of shape "
+                             f"{temperature.shape}")
+        temperature = temperature.reshape(()).item()
+    value = check_number(temperature, "temperature")
+    if value <= 0:
+        raise ValueError(f"temperature must be positive, got {value}")
+    return value
+
+
+def _others(n2: int) -> tuple[np.ndarray, np.ndarray]:
+    """For a batch of 2N views: the boolean mask of the off-diagonal pairs (every view
+    against the 2N - 1 others) and, in each row of that (2N, 2N - 1) matrix, the
+    column of the row's partner (view i and view i + N are the two views of image i)."""
+    n = n2 // 2
+    partner = (np.arange(n2) + n) % n2
+    column = np.where(partner < np.arange(n2), partner, partner - 1)
+    return ~np.eye(n2, dtype=bool), column
+
+
+def nt_xent_forward(z_a, z_b, temperature=0.5):
+    r"""SimCLR's NT-Xent loss (normalised temperature-scaled cross-entropy) over a batch
+    of N images seen twice.
+
+    z_a : (N, D), row i the projection of the first view of image i;
+    z_b : (N, D), row i the projection of the second view of the same image;
+    temperature : :math:`\tau > 0` (SimCLR uses 0.1 to 0.5).
+
+    The 2N rows :math:`z = [z_a; z_b]` are first put on the unit sphere,
+    :math:`u_k = z_k / \lVert z_k \rVert`. View k's partner is :math:`p(k) = k \pm N`;
+    every other view of the batch is a negative. With
+    :math:`s_{kl} = \langle u_k, u_l \rangle / \tau`,
+
+    .. math::
+        \ell_k = -\log \frac{e^{s_{k\,p(k)}}}{\sum_{l \ne k} e^{s_{kl}}}, \qquad
+        \mathcal{L} = \frac{1}{2N} \sum_{k=1}^{2N} \ell_k,
+
+    the mean over all 2N anchors, as in the SimCLR paper's algorithm (each pair
+    counted in both directions). It is the cross-entropy of the 2N rows of the
+    similarity matrix with the diagonal (a view against itself) left out: row k is a
+    classification of its partner among 2N - 1 candidates, so the loss of a batch of
+    random embeddings is near :math:`\log(2N - 1)`, and 0 for N = 1.
+
+    Returns ``(loss, cache)``; the loss is a 0-D array of the inputs' dtype.
+    """
+    z_a, z_b = _embeddings(z_a, z_b, "z_a", "z_b")
+    check_same_shape(z_a, "z_a", z_b, "z_b")
+    n = z_a.shape[0]
+    if n == 0:
+        raise ValueError("z_a and z_b must hold at least one image (two views), got N = 0")
+    tau = _temperature(temperature)
+    u_a, cache_a = normalize_forward(z_a)
+    u_b, cache_b = normalize_forward(z_b)
+    u = np.concatenate([u_a, u_b])                                   # (2N, D)
+    logits, sim_cache = similarity_logits_forward(u, u, 1.0 / tau)   # (2N, 2N)
+    others, column = _others(2 * n)
+    rows = logits[others].reshape(2 * n, 2 * n - 1)                  # diagonal left out
+    loss, ce_cache = cross_entropy_forward(rows, column)
+    return np.asarray(loss, dtype=z_a.dtype), (cache_a, cache_b, sim_cache, ce_cache,
+                                               others, n)
+
+
+def nt_xent(z_a, z_b, temperature=0.5) -> np.ndarray:
+    """SimCLR's NT-Xent loss (see :func:`nt_xent_forward`)."""
+    return nt_xent_forward(z_a, z_b, temperature)[0]
+
+
+def nt_xent_backward(dout, cache):
+    r"""Gradients of NT-Xent with respect to z_a and z_b.
+
+    Row k of the similarity matrix is a softmax classification, so the gradient on its
+    logits is "probabilities minus target", :math:`(P_{kl} - [l = p(k)]) / (2N)`, with
+    :math:`P_{kl} = e^{s_{kl}} / \sum_{m \ne k} e^{s_{km}}` and nothing on the
+    diagonal. Through :math:`S = U U^\top / \tau` each unit vector collects
+    :math:`\partial \mathcal{L}/\partial u_k = \frac{1}{\tau} \sum_l (G_{kl} + G_{lk})
+    u_l` (it appears in row k and in column k), and the normalisation removes the
+    part along :math:`u_k` and divides by :math:`\lVert z_k \rVert`. A smaller
+    temperature multiplies the gradient by :math:`1/\tau` and sharpens P, so the
+    hardest negatives (the most similar other views) get most of it.
+
+    dout : the upstream gradient, a scalar. Returns ``(dz_a, dz_b)``, each (N, D).
+    """
+    cache_a, cache_b, sim_cache, ce_cache, others, n = cache
+    dtype = sim_cache[0].dtype
+    d = as_dout(dout, ()).reshape(()).astype(dtype)
+    drows = cross_entropy_backward(d, ce_cache)                      # (2N, 2N - 1)
+    dlogits = np.zeros((2 * n, 2 * n), dtype=dtype)
+    dlogits[others] = drows.reshape(-1)
+    du_left, du_right, _ = similarity_logits_backward(dlogits, sim_cache)
+    du = du_left + du_right
+    return normalize_backward(du[:n], cache_a), normalize_backward(du[n:], cache_b)

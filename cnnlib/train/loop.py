@@ -86,6 +86,18 @@ class Callback:
         pass
 
 
+def check_schedule(epochs, batch_size, scheduler, scheduler_interval: str) -> tuple[int, int]:
+    """Validate a training run's length and schedule (shared by :func:`fit` and the torch
+    side's ``train_torch``); returns ``(epochs, batch_size)`` as ints."""
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    check_in(scheduler_interval, "scheduler_interval", ["epoch", "batch"])
+    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
+        raise TypeError(f"scheduler must have a step() method, got "
+                        f"{type(scheduler).__name__}")
+    return epochs, batch_size
+
+
 def check_callbacks(callbacks: Iterable) -> list:
     """The callbacks as a list, each a :class:`Callback` or a function f(epoch, logs)."""
     hooks = list(callbacks)
@@ -287,12 +299,7 @@ def fit(model: Module, loss, optimizer: Optimizer, X, y=None, *, epochs: int = 1
     X = _check_inputs(X, "X")
     if y is not None:
         y = _check_targets(y, loss or Loss(None, None, None, None), len(X), "X", "y")
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    check_in(scheduler_interval, "scheduler_interval", ["epoch", "batch"])
-    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
-        raise TypeError(f"scheduler must have a step() method, got "
-                        f"{type(scheduler).__name__}")
+    epochs, batch_size = check_schedule(epochs, batch_size, scheduler, scheduler_interval)
     if drop_last and len(X) < batch_size:
         raise ValueError(f"with drop_last=True, {len(X)} examples make no batch of "
                          f"{batch_size}")

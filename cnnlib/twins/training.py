@@ -24,8 +24,8 @@ import torch
 from cnnlib._validate import as_rng, check_in, check_positive_int
 from cnnlib.train.batches import Transform, iterate_minibatches
 from cnnlib.train.history import History
-from cnnlib.train.loop import (Callback, Loss, batch_ended, check_callbacks, end_epoch,
-                               epoch_begins)
+from cnnlib.train.loop import (Callback, Loss, batch_ended, check_callbacks, check_schedule,
+                               end_epoch, epoch_begins)
 from cnnlib.train.loop import _metric_functions as _loop_metric_functions
 
 __all__ = ["seed_everything", "train_torch", "evaluate_torch", "predict_torch",
@@ -174,12 +174,7 @@ def train_torch(model: torch.nn.Module, X, y=None, *, optimizer: torch.optim.Opt
     if len(X) != len(y):
         raise ValueError(f"X and y must have the same number of examples, got {len(X)} "
                          f"and {len(y)}")
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    check_in(scheduler_interval, "scheduler_interval", ["epoch", "batch"])
-    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
-        raise TypeError(f"scheduler must have a step() method, got "
-                        f"{type(scheduler).__name__}")
+    epochs, batch_size = check_schedule(epochs, batch_size, scheduler, scheduler_interval)
     metric_fns = _metric_functions(metrics, default)
     hooks = check_callbacks(callbacks)
     dtype, device = _model_dtype_device(model, device)
