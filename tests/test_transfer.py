@@ -196,3 +196,24 @@ def test_resnet_loads_a_tiny_model_saved_in_the_cache(tmp_path, monkeypatch):
     split = Split(X, X, y, y)
     acc = pr.probe_digits(loaded, split, per_class=5, seed=0, size=32, epochs=30)
     assert 0.0 <= acc <= 1.0
+
+
+# ------------------------------------------------------------------------ figures
+def test_label_curves_and_filters_figures():
+    import matplotlib.pyplot as plt
+
+    from cnnlib.train.experiments import summarize
+    from cnnlib.viz.transfer import plot_label_curves, show_filters
+    results = {"scratch": {5: [0.7, 0.72, 0.69], 50: summarize([0.9, 0.91, 0.92])},
+               "full": {5: [0.8, 0.81, 0.79], 50: [0.93, 0.94, 0.92]}}
+    ax = plot_label_curves(results, title="t")
+    assert ax.get_xscale() == "log" and len(ax.containers) == 2
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["scratch (3 seeds)",
+                                                                   "full (3 seeds)"]
+    with pytest.raises(ValueError, match="empty"):
+        plot_label_curves({})
+    _, axes = plt.subplots(1, 4)
+    show_filters(np.random.default_rng(0).normal(size=(4, 1, 3, 3)), axes, title="w")
+    assert axes[0].get_ylabel() == "w" and len(axes[3].images) == 1
+    with pytest.raises(ValueError, match="out_channels, 1, kh, kw"):
+        show_filters(np.zeros((4, 3, 3)), axes)
