@@ -7,10 +7,15 @@ Explained in chapter 12. Two encoders map an image and a caption into one space 
   normalisation and ReLU, then one fully connected layer). It flattens its last feature maps
   instead of averaging them, so *where* a shape lies survives into the embedding.
 * :class:`BagOfWordsEncoder`: one learned vector per word, averaged over the caption's
-  words (padding left out), then a small MLP. The order of the words is lost: "a red
-  circle and a blue square" and "a blue circle and a red square" get the same
-  embedding. For captions of one object, made of attribute words, that costs nothing,
-  and it trains in seconds; the chapter shows where it fails.
+  words (padding left out). The caption's embedding is then a *linear* function of its
+  words: "a yellow circle" is built from the vectors of "yellow" and "circle" whether
+  or not the two ever met in training, which is what lets the model name pairs it
+  never saw. (``hidden=`` puts a two-layer MLP after the mean instead, free to give
+  every seen pair its own vector; chapter 12 measures what that costs on unseen
+  pairs.) The order of the words is lost: "a red circle and a blue square" and "a blue
+  circle and a red square" get the same embedding. For captions of one object, made
+  of attribute words, that costs nothing, and it trains in seconds; the chapter shows
+  where it fails.
 * :class:`TinyCLIP`: both encoders, a linear projection of each into the shared space,
   and a learnable temperature: ``logit_scale`` holds :math:`\log s`, started at
   :math:`\log(1/0.07)` and clamped to at most :math:`\log 100` after every step, as
@@ -79,14 +84,27 @@ class ImageEncoder(nn.Module):
 
 
 class BagOfWordsEncoder(nn.Module):
-    """(N, L) word ids, 0 = padding -> (N, width): the mean of the words' vectors
-    followed by a two-layer MLP. An all-padding row gives the MLP a zero vector."""
+    r"""(N, L) word ids, 0 = padding -> (N, out_features): the mean of the words'
+    vectors, :math:`g(c) = \frac{1}{|c|} \sum_{w \in c} e_w`, or, with ``hidden``
+    set, that mean passed through a two-layer MLP of ``hidden`` ReLU units.
 
-    def __init__(self, vocab_size: int, dim: int = 64, width: int = 128):
+    Without the MLP (the default) the encoder is linear in its words, so a caption's
+    embedding composes the embeddings of its words, also for combinations of words
+    that never met in training. An all-padding row gives a zero vector.
+    ``out_features`` is ``dim`` without the MLP and ``hidden`` with it.
+    """
+
+    def __init__(self, vocab_size: int, dim: int = 64, hidden: int | None = None):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
-        self.mlp = nn.Sequential(nn.Linear(dim, width), nn.ReLU(), nn.Linear(width, width),
-                                 nn.ReLU())
+        if hidden is None:
+            self.mlp = nn.Identity()
+            self.out_features = dim
+        else:
+            hidden = check_positive_int(hidden, "hidden")
+            self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, hidden), nn.ReLU())
+            self.out_features = hidden
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         mask = (ids != 0).unsqueeze(-1).to(self.embedding.weight.dtype)   # (N, L, 1)
@@ -99,16 +117,23 @@ class TinyCLIP(nn.Module):
     """Image and text encoders, projections to a shared ``embed_dim``-dimensional space
     and a learnable log-scale. ``forward(images, ids)`` returns (image embeddings,
     text embeddings, s): two (N, embed_dim) arrays of unit rows and the multiplier
-    s = exp(logit_scale)."""
+    s = exp(logit_scale).
+
+    width : features of the image encoder; word_dim : size of a word vector;
+    text_hidden : None (default) for the linear bag of words, or the width of the MLP
+        that :class:`BagOfWordsEncoder` puts after the mean (the non-compositional
+        variant chapter 12 compares against).
+    """
 
     def __init__(self, vocab_size: int, image_size: int = 32, embed_dim: int = 64,
                  width: int = 128, word_dim: int = 64,
-                 channels: Sequence[int] = (16, 32, 32)):
+                 channels: Sequence[int] = (16, 32, 32), text_hidden: int | None = None):
         super().__init__()
         self.image_encoder = ImageEncoder(image_size, channels, width)
-        self.text_encoder = BagOfWordsEncoder(vocab_size, word_dim, width)
+        self.text_encoder = BagOfWordsEncoder(vocab_size, word_dim, text_hidden)
         self.image_projection = nn.Linear(width, embed_dim, bias=False)
-        self.text_projection = nn.Linear(width, embed_dim, bias=False)
+        self.text_projection = nn.Linear(self.text_encoder.out_features, embed_dim,
+                                         bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / INIT_TEMPERATURE)))
 
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
