@@ -188,7 +188,7 @@ class NumpyClipLoss(torch.autograd.Function):
 
 
 # ---------------------------------------------------------------------- training
-def train_clip(model: TinyCLIP, images: np.ndarray, ids: np.ndarray, *, epochs: int = 10,
+def train_clip(model: TinyCLIP, images: np.ndarray, ids: np.ndarray, *, epochs: int = 20,
                batch_size: int = 128, lr: float = 3e-3, weight_decay: float = 1e-4,
                loss: str = "numpy", device=None, seed: int = 0, progress: bool = True,
                evaluate: Callable[[TinyCLIP, int], dict] | None = None) -> History:
