@@ -4,6 +4,7 @@
     python benchmarks/clip_seeds.py               # seeds 0-4 on the GPU if present
     python benchmarks/clip_seeds.py --seeds 0 1 2 --device cpu
     python benchmarks/clip_seeds.py --text-hidden 128   # the text encoder with an MLP
+    python benchmarks/clip_seeds.py --image-relu        # a ReLU after the image encoder
 
 Each seed draws its own captioned shapes, trains the small CLIP of chapter 12 with the
 chapter's settings, and measures zero-shot accuracy per attribute on 1,000 images of
@@ -30,6 +31,8 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--text-hidden", type=int, default=None,
                    help="put an MLP of this width after the bag of words (default: none)")
+    p.add_argument("--image-relu", action="store_true",
+                   help="put a ReLU after the image encoder's last layer (default: none)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default=None)
     args = p.parse_args(argv)
@@ -43,10 +46,11 @@ def main(argv=None) -> int:
     seconds = []
     print(f"PyTorch {torch.__version__}, device {args.device or ('cuda' if torch.cuda.is_available() else 'cpu')}, "
           f"{torch.get_num_threads()} threads, {args.epochs} epochs, text encoder: "
-          f"{'MLP of ' + str(args.text_hidden) if args.text_hidden else 'linear bag of words'}")
+          f"{'MLP of ' + str(args.text_hidden) if args.text_hidden else 'linear bag of words'}"
+          f"{', ReLU after the image encoder' if args.image_relu else ''}")
     for seed in args.seeds:
         out = train_and_report(seed, epochs=args.epochs, text_hidden=args.text_hidden,
-                               device=args.device)
+                               image_relu=args.image_relu, device=args.device)
         seconds.append(out["seconds"])
         for part in rows:
             rows[part].append([out[part][c] for c in columns])

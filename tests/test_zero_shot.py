@@ -128,6 +128,23 @@ def test_the_default_bag_of_words_is_linear_in_its_words(tiny):
     assert TinyCLIP(len(vocab), embed_dim=16).text_projection.in_features == 64
 
 
+def test_the_image_encoder_ends_linear_unless_asked(tiny):
+    from cnnlib.twins.clip import ImageEncoder, TinyCLIP
+    data, _ = tiny
+    x = torch.as_tensor(data.images[:16])
+    torch.manual_seed(5)
+    with torch.no_grad():
+        plain = ImageEncoder(width=24).eval()(x)
+        torch.manual_seed(5)
+        relu = ImageEncoder(width=24, final_relu=True).eval()(x)
+    assert plain.shape == relu.shape == (16, 24)
+    assert (plain < 0).any() and (relu >= 0).all()
+    torch.testing.assert_close(relu, plain.clamp(min=0))
+    assert TinyCLIP(40, image_relu=True).image_encoder.final_relu
+    with pytest.raises(ValueError, match="divisible by 8"):
+        ImageEncoder(image_size=30)
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_a_few_steps_of_training_lower_the_loss_and_are_seeded(tiny, device):
     from cnnlib.twins.clip import TinyCLIP, train_clip

@@ -4,8 +4,9 @@ Explained in chapter 12. Two encoders map an image and a caption into one space 
 ``embed_dim`` numbers, where both are normalised to unit length:
 
 * :class:`ImageEncoder`: a small CNN (three 3 x 3 convolutions of stride 2 with batch
-  normalisation and ReLU, then one fully connected layer). It flattens its last feature maps
-  instead of averaging them, so *where* a shape lies survives into the embedding.
+  normalisation and ReLU, then one fully connected layer, with no ReLU after it). It
+  flattens its last feature maps instead of averaging them, so *where* a shape lies
+  survives into the embedding.
 * :class:`BagOfWordsEncoder`: one learned vector per word, averaged over the caption's
   words (padding left out). The caption's embedding is then a *linear* function of its
   words: "a yellow circle" is built from the vectors of "yellow" and "circle" whether
@@ -63,10 +64,17 @@ class ImageEncoder(nn.Module):
     """(N, 3, S, S) images -> (N, width) features: three 3 x 3 convolutions of stride 2,
     each followed by batch normalisation and ReLU (S -> S/2 -> S/4 -> S/8), flattened,
     then a fully connected layer. S must be divisible by 8. Batch normalisation
-    (chapter 9) is what lets it learn shapes, not only colours, within a minute."""
+    (chapter 9) is what lets it learn shapes, not only colours, within a minute.
+
+    final_relu : put a ReLU after the fully connected layer too. Off by default: the
+        projection that follows is linear, and features that may be negative let an
+        image's embedding be a sum of a shape part and a colour part, as a caption's
+        is a sum of its words (chapter 12 measures what the ReLU costs on pairs never
+        seen in training).
+    """
 
     def __init__(self, image_size: int = 32, channels: Sequence[int] = (16, 32, 32),
-                 width: int = 128):
+                 width: int = 128, final_relu: bool = False):
         super().__init__()
         if image_size % 8:
             raise ValueError(f"image_size must be divisible by 8 (three stride-2 "
@@ -78,9 +86,11 @@ class ImageEncoder(nn.Module):
             c_in = c_out
         self.features = nn.Sequential(*layers, nn.Flatten())
         self.fc = nn.Linear(c_in * (image_size // 8) ** 2, width)
+        self.final_relu = bool(final_relu)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.fc(self.features(x)))
+        h = self.fc(self.features(x))
+        return torch.relu(h) if self.final_relu else h
 
 
 class BagOfWordsEncoder(nn.Module):
@@ -122,14 +132,16 @@ class TinyCLIP(nn.Module):
     width : features of the image encoder; word_dim : size of a word vector;
     text_hidden : None (default) for the linear bag of words, or the width of the MLP
         that :class:`BagOfWordsEncoder` puts after the mean (the non-compositional
-        variant chapter 12 compares against).
+        variant chapter 12 compares against);
+    image_relu : ``final_relu`` of the :class:`ImageEncoder` (default False).
     """
 
     def __init__(self, vocab_size: int, image_size: int = 32, embed_dim: int = 64,
                  width: int = 128, word_dim: int = 64,
-                 channels: Sequence[int] = (16, 32, 32), text_hidden: int | None = None):
+                 channels: Sequence[int] = (16, 32, 32), text_hidden: int | None = None,
+                 image_relu: bool = False):
         super().__init__()
-        self.image_encoder = ImageEncoder(image_size, channels, width)
+        self.image_encoder = ImageEncoder(image_size, channels, width, image_relu)
         self.text_encoder = BagOfWordsEncoder(vocab_size, word_dim, text_hidden)
         self.image_projection = nn.Linear(width, embed_dim, bias=False)
         self.text_projection = nn.Linear(self.text_encoder.out_features, embed_dim,
