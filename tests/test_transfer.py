@@ -138,7 +138,7 @@ def test_pretrain_is_memoised_and_returns_copies(monkeypatch):
         a, losses = transfer.pretrain(7, epochs=2, width=4, device="cpu",
                                       return_history=True)
         b = transfer.pretrain(7, epochs=2, width=4, device="cpu")
-        assert calls == ["animals"] and len(losses) == 2
+        assert calls == ["animals"] and len(losses) == 2 * 1      # 40 images: one batch
         assert a is not b and all(torch.equal(p, q) for p, q in
                                   zip(a.parameters(), b.parameters()))
         with torch.no_grad():
@@ -159,3 +159,61 @@ def test_accuracy_counts_correct_predictions():
         m.head.weight.zero_()
         m.head.bias.copy_(torch.tensor([1.0, 0.0]))
     assert transfer.accuracy(m, np.zeros((4, 28, 28)), np.array([0, 0, 1, 0])) == 0.75
+
+
+# ------------------------------------------------------- an ImageNet ResNet, if on disk
+def test_resnet_without_weights_says_how_to_get_them(tmp_path):
+    from cnnlib.twins import pretrained_resnet as pr
+    with pytest.raises(FileNotFoundError, match="resnet18-f37072fd.pth") as info:
+        pr.load_resnet18(cache_dir=tmp_path)
+    assert str(tmp_path) in str(info.value)
+
+
+def test_resnet_loads_a_tiny_model_saved_in_the_cache(tmp_path, monkeypatch):
+    from cnnlib.twins import pretrained_resnet as pr
+    torch.manual_seed(0)
+    tiny = pr.ResNet(num_classes=7, width=2)
+    with torch.no_grad():                  # non-trivial batch-norm statistics too
+        for m in tiny.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    checkpoints = tmp_path / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    torch.save(tiny.state_dict(), checkpoints / "resnet18-0123abcd.pth")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    loaded = pr.load_resnet18()
+    assert not loaded.training and loaded.num_features == 16
+    x = torch.randn(2, 3, 32, 32)
+    tiny.eval()
+    assert torch.equal(loaded(x), tiny(x))
+    # torchvision's names: the published state_dict has these keys
+    keys = set(loaded.state_dict())
+    assert {"conv1.weight", "bn1.running_mean", "layer1.0.conv1.weight",
+            "layer2.0.downsample.0.weight", "layer4.1.bn2.bias", "fc.weight"} <= keys
+    assert len([k for k in keys if k.endswith("weight")]) == 41     # as torchvision's
+    X, y = _images(60, classes=3)
+    split = Split(X, X, y, y)
+    acc = pr.probe_digits(loaded, split, per_class=5, seed=0, size=32, epochs=30)
+    assert 0.0 <= acc <= 1.0
+
+
+# ------------------------------------------------------------------------ figures
+def test_label_curves_and_filters_figures():
+    import matplotlib.pyplot as plt
+
+    from cnnlib.train.experiments import summarize
+    from cnnlib.viz.transfer import plot_label_curves, show_filters
+    results = {"scratch": {5: [0.7, 0.72, 0.69], 50: summarize([0.9, 0.91, 0.92])},
+               "full": {5: [0.8, 0.81, 0.79], 50: [0.93, 0.94, 0.92]}}
+    ax = plot_label_curves(results, title="t")
+    assert ax.get_xscale() == "log" and len(ax.containers) == 2
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["scratch (3 seeds)",
+                                                                   "full (3 seeds)"]
+    with pytest.raises(ValueError, match="empty"):
+        plot_label_curves({})
+    _, axes = plt.subplots(1, 4)
+    show_filters(np.random.default_rng(0).normal(size=(4, 1, 3, 3)), axes, title="w")
+    assert axes[0].get_ylabel() == "w" and len(axes[3].images) == 1
+    with pytest.raises(ValueError, match="out_channels, 1, kh, kw"):
+        show_filters(np.zeros((4, 3, 3)), axes)

@@ -106,6 +106,45 @@ def test_clip_twin_gives_unit_embeddings_and_clamps_its_scale(tiny):
                                encode_texts(model, ids), rtol=1e-6, atol=1e-7)
 
 
+def test_the_default_bag_of_words_is_linear_in_its_words(tiny):
+    """Without the MLP a caption's vector is the mean of its words' vectors, so the
+    encoding of a pair that never met in training is built from its two words."""
+    from cnnlib.twins.clip import BagOfWordsEncoder, TinyCLIP
+    _, vocab = tiny
+    torch.manual_seed(4)
+    enc = BagOfWordsEncoder(len(vocab), dim=8)
+    assert enc.out_features == 8
+    with torch.no_grad():
+        whole = enc(torch.as_tensor(vocab.encode(["a yellow circle"])))[0]
+        words = enc(torch.as_tensor(vocab.encode(["a", "yellow", "circle"])))
+        torch.testing.assert_close(whole, words.mean(dim=0))
+        assert enc(torch.zeros(1, 3, dtype=torch.int64)).abs().max() == 0  # all padding
+    mlp = BagOfWordsEncoder(len(vocab), dim=8, hidden=12)
+    assert mlp.out_features == 12 and mlp(torch.as_tensor(vocab.encode(["a"]))).shape == (1, 12)
+    with pytest.raises(ValueError, match="hidden"):
+        BagOfWordsEncoder(len(vocab), hidden=0)
+    model = TinyCLIP(len(vocab), embed_dim=16, text_hidden=32)
+    assert model.text_projection.in_features == 32
+    assert TinyCLIP(len(vocab), embed_dim=16).text_projection.in_features == 64
+
+
+def test_the_image_encoder_ends_linear_unless_asked(tiny):
+    from cnnlib.twins.clip import ImageEncoder, TinyCLIP
+    data, _ = tiny
+    x = torch.as_tensor(data.images[:16])
+    torch.manual_seed(5)
+    with torch.no_grad():
+        plain = ImageEncoder(width=24).eval()(x)
+        torch.manual_seed(5)
+        relu = ImageEncoder(width=24, final_relu=True).eval()(x)
+    assert plain.shape == relu.shape == (16, 24)
+    assert (plain < 0).any() and (relu >= 0).all()
+    torch.testing.assert_close(relu, plain.clamp(min=0))
+    assert TinyCLIP(40, image_relu=True).image_encoder.final_relu
+    with pytest.raises(ValueError, match="divisible by 8"):
+        ImageEncoder(image_size=30)
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_a_few_steps_of_training_lower_the_loss_and_are_seeded(tiny, device):
     from cnnlib.twins.clip import TinyCLIP, train_clip

@@ -46,14 +46,12 @@ __all__ = [
     "MNIST_FILES", "MNIST_MIRRORS", "load_animal_shapes", "ANIMAL_CLASSES",
 ]
 
-_LAZY = {"load_animal_shapes": "cnnlib.data.animals", "ANIMAL_CLASSES": "cnnlib.data.animals"}
-
-
 def __getattr__(name: str):
     """The animal silhouettes (chapter 10) live in ``cnnlib.data.animals``, imported on
-    first use."""
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+    first use (a static import, so the notebook cache's key follows it)."""
+    if name in ("load_animal_shapes", "ANIMAL_CLASSES"):
+        from cnnlib.data import animals
+        return getattr(animals, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -10,10 +10,14 @@ A cnnlib model and its PyTorch twin are written with the same attribute names, s
   ``state_to_torch(numpy_model, torch_model)``.
 
 The twin models of the later chapters live here too, each in its own module:
-:mod:`~cnnlib.twins.small_nets` (chapter 7), :mod:`~cnnlib.twins.lenet` (chapter 8);
-:mod:`~cnnlib.twins.training` trains a torch model the way :func:`cnnlib.train.fit`
-trains a cnnlib one, and :mod:`~cnnlib.twins.ddp` on several processes. Explained in
-chapter 2 (the same network in both libraries) and chapter 8 (LeNet and its twin).
+:mod:`~cnnlib.twins.small_nets` (chapter 7), :mod:`~cnnlib.twins.lenet` (chapter 8),
+:mod:`~cnnlib.twins.digit_nets` (chapter 9's experiments), :mod:`~cnnlib.twins.transfer`
+and :mod:`~cnnlib.twins.pretrained_resnet` (chapter 10), :mod:`~cnnlib.twins.simclr`
+(chapter 11), :mod:`~cnnlib.twins.clip`, :mod:`~cnnlib.twins.clip_shapes` and
+:mod:`~cnnlib.twins.pretrained_clip` (chapter 12); :mod:`~cnnlib.twins.training` trains
+a torch model the way :func:`cnnlib.train.fit` trains a cnnlib one, and
+:mod:`~cnnlib.twins.ddp` on several processes. Explained in chapter 2 (the same network
+in both libraries) and chapter 8 (LeNet and its twin).
 """
 from __future__ import annotations
 

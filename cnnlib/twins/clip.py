@@ -4,13 +4,19 @@ Explained in chapter 12. Two encoders map an image and a caption into one space 
 ``embed_dim`` numbers, where both are normalised to unit length:
 
 * :class:`ImageEncoder`: a small CNN (three 3 x 3 convolutions of stride 2 with batch
-  normalisation and ReLU, then one fully connected layer). It flattens its last feature maps
-  instead of averaging them, so *where* a shape lies survives into the embedding.
+  normalisation and ReLU, then one fully connected layer, with no ReLU after it). It
+  flattens its last feature maps instead of averaging them, so *where* a shape lies
+  survives into the embedding.
 * :class:`BagOfWordsEncoder`: one learned vector per word, averaged over the caption's
-  words (padding left out), then a small MLP. The order of the words is lost: "a red
-  circle and a blue square" and "a blue circle and a red square" get the same
-  embedding. For captions of one object, made of attribute words, that costs nothing,
-  and it trains in seconds; the chapter shows where it fails.
+  words (padding left out). The caption's embedding is then a *linear* function of its
+  words: "a yellow circle" is built from the vectors of "yellow" and "circle" whether
+  or not the two ever met in training, which is what lets the model name pairs it
+  never saw. (``hidden=`` puts a two-layer MLP after the mean instead, free to give
+  every seen pair its own vector; chapter 12 measures what that costs on unseen
+  pairs.) The order of the words is lost: "a red circle and a blue square" and "a blue
+  circle and a red square" get the same embedding. For captions of one object, made
+  of attribute words, that costs nothing, and it trains in seconds; the chapter shows
+  where it fails.
 * :class:`TinyCLIP`: both encoders, a linear projection of each into the shared space,
   and a learnable temperature: ``logit_scale`` holds :math:`\log s`, started at
   :math:`\log(1/0.07)` and clamped to at most :math:`\log 100` after every step, as
@@ -58,10 +64,17 @@ class ImageEncoder(nn.Module):
     """(N, 3, S, S) images -> (N, width) features: three 3 x 3 convolutions of stride 2,
     each followed by batch normalisation and ReLU (S -> S/2 -> S/4 -> S/8), flattened,
     then a fully connected layer. S must be divisible by 8. Batch normalisation
-    (chapter 9) is what lets it learn shapes, not only colours, within a minute."""
+    (chapter 9) is what lets it learn shapes, not only colours, within a minute.
+
+    final_relu : put a ReLU after the fully connected layer too. Off by default: the
+        projection that follows is linear, and features that may be negative let an
+        image's embedding be a sum of a shape part and a colour part, as a caption's
+        is a sum of its words (chapter 12 measures what the ReLU costs on pairs never
+        seen in training).
+    """
 
     def __init__(self, image_size: int = 32, channels: Sequence[int] = (16, 32, 32),
-                 width: int = 128):
+                 width: int = 128, final_relu: bool = False):
         super().__init__()
         if image_size % 8:
             raise ValueError(f"image_size must be divisible by 8 (three stride-2 "
@@ -73,20 +86,35 @@ class ImageEncoder(nn.Module):
             c_in = c_out
         self.features = nn.Sequential(*layers, nn.Flatten())
         self.fc = nn.Linear(c_in * (image_size // 8) ** 2, width)
+        self.final_relu = bool(final_relu)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.fc(self.features(x)))
+        h = self.fc(self.features(x))
+        return torch.relu(h) if self.final_relu else h
 
 
 class BagOfWordsEncoder(nn.Module):
-    """(N, L) word ids, 0 = padding -> (N, width): the mean of the words' vectors
-    followed by a two-layer MLP. An all-padding row gives the MLP a zero vector."""
+    r"""(N, L) word ids, 0 = padding -> (N, out_features): the mean of the words'
+    vectors, :math:`g(c) = \frac{1}{|c|} \sum_{w \in c} e_w`, or, with ``hidden``
+    set, that mean passed through a two-layer MLP of ``hidden`` ReLU units.
 
-    def __init__(self, vocab_size: int, dim: int = 64, width: int = 128):
+    Without the MLP (the default) the encoder is linear in its words, so a caption's
+    embedding composes the embeddings of its words, also for combinations of words
+    that never met in training. An all-padding row gives a zero vector.
+    ``out_features`` is ``dim`` without the MLP and ``hidden`` with it.
+    """
+
+    def __init__(self, vocab_size: int, dim: int = 64, hidden: int | None = None):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
-        self.mlp = nn.Sequential(nn.Linear(dim, width), nn.ReLU(), nn.Linear(width, width),
-                                 nn.ReLU())
+        if hidden is None:
+            self.mlp = nn.Identity()
+            self.out_features = dim
+        else:
+            hidden = check_positive_int(hidden, "hidden")
+            self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, hidden), nn.ReLU())
+            self.out_features = hidden
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         mask = (ids != 0).unsqueeze(-1).to(self.embedding.weight.dtype)   # (N, L, 1)
@@ -99,16 +127,25 @@ class TinyCLIP(nn.Module):
     """Image and text encoders, projections to a shared ``embed_dim``-dimensional space
     and a learnable log-scale. ``forward(images, ids)`` returns (image embeddings,
     text embeddings, s): two (N, embed_dim) arrays of unit rows and the multiplier
-    s = exp(logit_scale)."""
+    s = exp(logit_scale).
+
+    width : features of the image encoder; word_dim : size of a word vector;
+    text_hidden : None (default) for the linear bag of words, or the width of the MLP
+        that :class:`BagOfWordsEncoder` puts after the mean (the non-compositional
+        variant chapter 12 compares against);
+    image_relu : ``final_relu`` of the :class:`ImageEncoder` (default False).
+    """
 
     def __init__(self, vocab_size: int, image_size: int = 32, embed_dim: int = 64,
                  width: int = 128, word_dim: int = 64,
-                 channels: Sequence[int] = (16, 32, 32)):
+                 channels: Sequence[int] = (16, 32, 32), text_hidden: int | None = None,
+                 image_relu: bool = False):
         super().__init__()
-        self.image_encoder = ImageEncoder(image_size, channels, width)
-        self.text_encoder = BagOfWordsEncoder(vocab_size, word_dim, width)
+        self.image_encoder = ImageEncoder(image_size, channels, width, image_relu)
+        self.text_encoder = BagOfWordsEncoder(vocab_size, word_dim, text_hidden)
         self.image_projection = nn.Linear(width, embed_dim, bias=False)
-        self.text_projection = nn.Linear(width, embed_dim, bias=False)
+        self.text_projection = nn.Linear(self.text_encoder.out_features, embed_dim,
+                                         bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / INIT_TEMPERATURE)))
 
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
@@ -163,7 +200,7 @@ class NumpyClipLoss(torch.autograd.Function):
 
 
 # ---------------------------------------------------------------------- training
-def train_clip(model: TinyCLIP, images: np.ndarray, ids: np.ndarray, *, epochs: int = 10,
+def train_clip(model: TinyCLIP, images: np.ndarray, ids: np.ndarray, *, epochs: int = 20,
                batch_size: int = 128, lr: float = 3e-3, weight_decay: float = 1e-4,
                loss: str = "numpy", device=None, seed: int = 0, progress: bool = True,
                evaluate: Callable[[TinyCLIP, int], dict] | None = None) -> History:

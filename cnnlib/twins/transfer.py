@@ -154,13 +154,15 @@ def parameter_groups(model: SmallCNN, lr: float, body_lr_factor: float) -> list[
 
 def train_classifier(model: nn.Module, X, y, *, optimizer: torch.optim.Optimizer,
                      epochs: int = 30, batch_size: int = 256, seed: int = 0,
-                     frozen: nn.Module | None = None, progress: bool = False) -> list[float]:
+                     frozen: nn.Module | None = None, progress: bool = False,
+                     step_losses: list | None = None) -> list[float]:
     """Minimise the cross-entropy of ``model`` on (X, y) with ``optimizer`` (mini-batches
     in a new random order every epoch); returns the mean training loss of every epoch.
 
     X : images (N, 28, 28) or (N, C, H, W), or feature vectors (N, D) for a head alone;
     y : int labels (N,). ``frozen``: a part of the model kept in evaluation mode
-    throughout (a frozen body, whose batch norm must not update its statistics)."""
+    throughout (a frozen body, whose batch norm must not update its statistics).
+    ``step_losses``: a list that receives the loss of every mini-batch."""
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     device = next(model.parameters()).device
@@ -183,6 +185,8 @@ def train_classifier(model: nn.Module, X, y, *, optimizer: torch.optim.Optimizer
             loss.backward()
             optimizer.step()
             total += loss.item() * len(idx)
+            if step_losses is not None:
+                step_losses.append(loss.item())
         losses.append(total / len(Xt))
     model.eval()
     return losses
@@ -239,7 +243,7 @@ def pretrain(seed: int = 0, *, source: str = "animals", epochs: int = 3,
 
     Trained once per process for each setting; every call returns a deep copy, so
     fine-tuning one never changes the next. With ``return_history=True`` returns
-    ``(model, losses)``, the mean training loss of each epoch. Explained in chapter 10.
+    ``(model, losses)``, the training loss of every mini-batch. Explained in chapter 10.
     """
     check_in(source, "source", SOURCES)
     dev = pick_device(device)
@@ -249,9 +253,10 @@ def pretrain(seed: int = 0, *, source: str = "animals", epochs: int = 3,
         torch.manual_seed(seed)
         model = small_cnn(10, width=width, depth=depth, batch_norm=batch_norm).to(dev)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
-        losses = train_classifier(model, data.X_train, data.y_train, optimizer=opt,
-                                  epochs=epochs, batch_size=batch_size, seed=seed,
-                                  progress=progress)
+        losses: list[float] = []
+        train_classifier(model, data.X_train, data.y_train, optimizer=opt, epochs=epochs,
+                         batch_size=batch_size, seed=seed, progress=progress,
+                         step_losses=losses)
         _PRETRAINED[key] = (model, losses)
     model, losses = _PRETRAINED[key]
     model = copy.deepcopy(model)
@@ -259,6 +264,9 @@ def pretrain(seed: int = 0, *, source: str = "animals", epochs: int = 3,
 
 
 # -------------------------------------------------------------------- fine-tuning
+_SCRATCH_SEED = 1_000_003
+
+
 def _reset(model: nn.Module) -> None:
     for m in model.modules():
         if m is not model and hasattr(m, "reset_parameters"):
@@ -303,6 +311,9 @@ def fine_tune(model: SmallCNN, X, y, *, mode: str, seed: int = 0, steps: int = 1
     model = copy.deepcopy(model)
     device = next(model.parameters()).device
     if mode == "scratch":
+        # a start of its own: seeding with `seed` alone would repeat the initial
+        # weights of the network that pretrain(seed) started from
+        torch.manual_seed(_SCRATCH_SEED + seed)
         _reset(model)
     model.head = nn.Linear(model.num_features, n_out).to(device)
     per_epoch = -(-len(X) // batch_size)
