@@ -13,6 +13,15 @@ from cnnlib.twins.training import seed_everything
 from torch_devices import DEVICES
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny models train fastest on one thread; the setting is restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def blobs(n=64, rng=0):
     """Tiny 'digits': a bright bar at one of four places."""
     rng = np.random.default_rng(rng)
@@ -57,8 +66,7 @@ def _train(seed, loss="numpy", epochs=3):
     return model, history
 
 
-def test_training_lowers_the_loss_and_is_reproducible():
-    torch.set_num_threads(1)
+def test_training_lowers_the_loss_and_is_reproducible(one_thread):
     model, history = _train(0, epochs=4)
     assert len(history["loss"]) == 4 and len(history.step_loss) == 8
     assert history["loss"][-1] < history["loss"][0]
@@ -72,8 +80,7 @@ def test_training_lowers_the_loss_and_is_reproducible():
     assert not model.training                      # left in evaluation mode
 
 
-def test_numpy_and_torch_losses_train_alike():
-    torch.set_num_threads(1)
+def test_numpy_and_torch_losses_train_alike(one_thread):
     _, h_numpy = _train(1, "numpy", epochs=2)
     _, h_torch = _train(1, "torch", epochs=2)
     np.testing.assert_allclose(h_numpy.step_loss, h_torch.step_loss, rtol=1e-4)
