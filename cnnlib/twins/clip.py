@@ -40,6 +40,7 @@ from torch import nn
 from cnnlib._validate import as_rng, check_in, check_positive_int
 from cnnlib.functional.contrastive import clip_loss_backward, clip_loss_forward
 from cnnlib.train.history import History
+from cnnlib.twins.training import adam_with_cosine, pick_device
 
 __all__ = ["ImageEncoder", "BagOfWordsEncoder", "TinyCLIP", "clip_loss_torch",
            "NumpyClipLoss", "train_clip", "encode_images", "encode_texts",
@@ -51,13 +52,6 @@ __all__ = ["ImageEncoder", "BagOfWordsEncoder", "TinyCLIP", "clip_loss_torch",
 MAX_LOGIT_SCALE = 100.0
 #: CLIP's starting temperature (s = 1 / 0.07, about 14.3).
 INIT_TEMPERATURE = 0.07
-
-
-def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """``device`` if given, else the GPU when PyTorch sees one, else the CPU."""
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 class ImageEncoder(nn.Module):
@@ -234,9 +228,7 @@ def train_clip(model: TinyCLIP, images: np.ndarray, ids: np.ndarray, *, epochs: 
     x_all = torch.as_tensor(np.asarray(images, dtype=np.float32), device=device)
     t_all = torch.as_tensor(np.asarray(ids, dtype=np.int64), device=device)
     steps_per_epoch = len(images) // batch_size
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer,
-                                                          epochs * steps_per_epoch)
+    optimizer, schedule = adam_with_cosine(model, lr, weight_decay, epochs * steps_per_epoch)
     loss_fn = NumpyClipLoss.apply if loss == "numpy" else clip_loss_torch
     history = History()
     history.step_loss = []

@@ -32,16 +32,10 @@ from torch import nn
 from cnnlib._validate import as_rng, check_in, check_number, check_positive_int
 from cnnlib.functional.contrastive import nt_xent_backward, nt_xent_forward
 from cnnlib.train.history import History
+from cnnlib.twins.training import adam_with_cosine, pick_device
 
 __all__ = ["DigitEncoder", "ProjectionHead", "SimCLR", "nt_xent_torch", "NumpyNTXent",
            "train_simclr", "encode", "pick_device"]
-
-
-def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """``device`` if given, else the GPU when PyTorch sees one, else the CPU."""
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 # ------------------------------------------------------------------------ the model
@@ -188,9 +182,7 @@ def train_simclr(model: SimCLR, images: np.ndarray, views: Callable, *, epochs: 
     model.to(device)
     rng = as_rng(seed)
     steps_per_epoch = len(images) // batch_size
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer,
-                                                          epochs * steps_per_epoch)
+    optimizer, schedule = adam_with_cosine(model, lr, weight_decay, epochs * steps_per_epoch)
     loss_fn = NumpyNTXent.apply if loss == "numpy" else nt_xent_torch
     history = History()
     history.step_loss = []

@@ -29,7 +29,7 @@ from cnnlib.train.loop import (Callback, Loss, batch_ended, check_callbacks, che
 from cnnlib.train.loop import _metric_functions as _loop_metric_functions
 
 __all__ = ["seed_everything", "train_torch", "evaluate_torch", "predict_torch",
-           "TORCH_LOSSES"]
+           "TORCH_LOSSES", "pick_device", "adam_with_cosine"]
 
 #: Losses by name, as cnnlib.train.fit names them: (function, default metric).
 TORCH_LOSSES: dict[str, tuple[Callable, str | None]] = {
@@ -38,6 +38,22 @@ TORCH_LOSSES: dict[str, tuple[Callable, str | None]] = {
                         "binary_accuracy"),
     "mse": (torch.nn.functional.mse_loss, None),
 }
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """``device`` if given, else the GPU when PyTorch sees one, else the CPU."""
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def adam_with_cosine(model: torch.nn.Module, lr: float, weight_decay: float,
+                     total_steps: int):
+    """Adam over all of ``model``'s parameters and a cosine schedule that takes the
+    learning rate from ``lr`` to 0 in ``total_steps`` steps (SimCLR's and CLIP's
+    recipe, chapters 11 and 12). Returns ``(optimizer, scheduler)``."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total_steps)
 
 
 def seed_everything(seed: int) -> np.random.Generator:

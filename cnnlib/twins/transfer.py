@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from cnnlib._validate import check_bool, check_in, check_number, check_positive_int
+from cnnlib.twins.training import pick_device
 
 __all__ = ["SmallCNN", "small_cnn", "pretrain", "fine_tune", "accuracy", "features",
            "freeze", "parameter_groups", "pick_device", "train_classifier", "MODES",
@@ -39,13 +40,6 @@ MODES = ("scratch", "probe", "full", "discriminative")
 
 SOURCES = ("animals", "digits")
 """The data sets :func:`pretrain` can pre-train on."""
-
-
-def pick_device(device=None) -> torch.device:
-    """``device`` as a ``torch.device``; None means the GPU when PyTorch finds one."""
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(device)
 
 
 class SmallCNN(nn.Module):
