@@ -40,7 +40,7 @@ def clip_overview(images: np.ndarray, captions: Sequence[str], similarity: np.nd
     import matplotlib.pyplot as plt
 
     n, k = len(captions), len(classnames)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 5.2), layout="constrained",
+    fig, axes = plt.subplots(1, 3, figsize=(11, 4.4), layout="constrained",
                              width_ratios=[1.35, 1, 1])
     for ax in axes:
         ax.set(xlim=(0, 10), ylim=(0, 10), xticks=[], yticks=[])
@@ -81,9 +81,9 @@ def clip_overview(images: np.ndarray, captions: Sequence[str], similarity: np.nd
     ax.set_title("2. A classifier from label text", loc="left", fontsize=12)
     for c, name in enumerate(classnames):
         y = 8.6 - c * (7.5 / k)
-        ax.text(0.1, y, template.format(name), va="center", fontsize=8.5)
-        _arrow(ax, 4.9, y, 6.2, y)
-        ax.text(6.4, y, f"$W_{{{c + 1}}}$", va="center")
+        ax.text(0.1, y, template.format(name), va="center", fontsize=8)
+        _arrow(ax, 6.6, y, 7.8, y)
+        ax.text(8.0, y, f"$W_{{{c + 1}}}$", va="center")
     _box(ax, 3.0, 9.2, 3.2, 0.7, "text encoder", "#f4cccc")
     ax.text(5, 0.3, "one unit vector $W_k$ per class,\nfrom its name alone", ha="center",
             fontsize=9)
