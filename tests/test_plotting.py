@@ -58,6 +58,18 @@ def test_show_images_single_image_axes_labels_and_colorbar():
     assert len(fig.axes) == 2                                # image + colour bar
 
 
+@pytest.mark.parametrize("colorbar", [False, True])
+def test_show_images_is_never_wider_than_the_text_column_can_show(colorbar):
+    # 16 panels of 1.8 inches would be 29 inches wide; the page would shrink it until the
+    # titles could not be read, so the panels shrink instead.
+    fig = plotting.show_images(np.zeros((16, 5, 5)), ncols=16, colorbar=colorbar)
+    assert fig.get_size_inches()[0] <= plotting.MAX_WIDTH + 1e-9
+    plt.close(fig)
+    fig = plotting.show_images(np.zeros((3, 5, 5)), ncols=3)        # small grids keep size
+    assert fig.get_size_inches()[0] == pytest.approx(3 * 1.8)
+    plt.close(fig)
+
+
 def test_show_images_errors():
     with pytest.raises(ValueError, match="one entry per image: got 1 titles for 2"):
         plotting.show_images(np.zeros((2, 4, 4)), titles=["a"])

@@ -28,6 +28,11 @@ __all__ = ["show_images", "plot_history", "plot_decision_boundary",
            "plot_confusion_matrix", "plot_function", "show_kernel"]
 
 
+#: The widest figure, in inches, that the book's text column shows at a readable size
+#: (about 690 pixels wide, at least 60 pixels per figure inch).
+MAX_WIDTH = 11.0
+
+
 def new_axes(ax, figsize):
     """Return (figure, axes): a fresh pyplot figure of size ``figsize`` (constrained
     layout), or the figure ``ax`` belongs to and ``ax`` itself: how the figure functions
@@ -118,6 +123,9 @@ def show_images(images, titles: Sequence[str] | None = None, ncols: int | None =
                              f"titles for {n} images")
     ncols = min(n, 8) if ncols is None else min(check_positive_int(ncols, "ncols"), n)
     nrows = math.ceil(n / ncols)
+    # No wider than MAX_WIDTH inches: a wider figure is shrunk to the page's text column
+    # until its titles cannot be read.
+    size = min(size, (MAX_WIDTH - (0.6 if colorbar else 0)) / ncols)
     fig, grid = plt.subplots(nrows, ncols, squeeze=False, layout="constrained",
                              figsize=(size * ncols + (0.6 if colorbar else 0),
                                       size * nrows + (0.4 if suptitle else 0)))
