@@ -275,6 +275,10 @@ def test_chapter_page(visit, stem):
     text = page.page.inner_text("article")
     for raw in (":math:`", ":func:`", ":class:`"):
         assert raw not in text, f"the page shows raw reStructuredText {raw!r}"
+    # A plotting call left as a cell's last expression prints its return value above
+    # the figure (end the line with ';').
+    reprs = re.findall(r"<(?:Axes|Figure size|matplotlib\.)[^>\n]{0,60}", text)
+    assert reprs == [], f"matplotlib objects printed as text: {reprs}"
     timings = re.findall(r"\d\d:\d\d<[\d:?]+|\b\d+(?:\.\d+)?\s*(?:it|epoch|batch)/s\b", text)
     assert timings == [], f"progress-bar timings left in the page: {timings}"
     page.check_images()
