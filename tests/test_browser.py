@@ -279,6 +279,9 @@ def test_chapter_page(visit, stem):
     # the figure (end the line with ';').
     reprs = re.findall(r"<(?:Axes|Figure size|matplotlib\.)[^>\n]{0,60}", text)
     assert reprs == [], f"matplotlib objects printed as text: {reprs}"
+    # A warning in a page is a bug in the chapter, and it prints this machine's paths.
+    warnings = re.findall(r"\w+Warning: [^\n]{0,80}", text)
+    assert warnings == [], f"warnings printed in the page: {warnings}"
     timings = re.findall(r"\d\d:\d\d<[\d:?]+|\b\d+(?:\.\d+)?\s*(?:it|epoch|batch)/s\b", text)
     assert timings == [], f"progress-bar timings left in the page: {timings}"
     page.check_images()
