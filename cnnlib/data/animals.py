@@ -20,7 +20,8 @@ import pickle
 
 import numpy as np
 
-from cnnlib._validate import as_rng, check_bool, is_int
+from cnnlib._validate import as_rng, check_bool
+from cnnlib.data import Split, _check_test_size, _split
 
 __all__ = ["ANIMAL_CLASSES", "ANIMAL_LICENCE", "load_animal_shapes", "animal_shapes_raw"]
 
@@ -105,7 +106,7 @@ def _first_copies(images: np.ndarray) -> np.ndarray:
     return np.sort(first)
 
 
-def load_animal_shapes(*, test_size: int = 1000, flatten: bool = False, rng=0):
+def load_animal_shapes(*, test_size: int = 1000, flatten: bool = False, rng=0) -> Split:
     """The animal silhouettes, duplicates dropped, shuffled and split.
 
     test_size : number of images (an int) in the test set, 0..9715.
@@ -120,22 +121,14 @@ def load_animal_shapes(*, test_size: int = 1000, flatten: bool = False, rng=0):
 
     Origin: ``ANIMAL_LICENCE`` (PyPI package animal-shape-mnist 0.39, MIT).
     """
-    from cnnlib.data import Split
     images, labels = animal_shapes_raw()
     keep = _first_copies(images)
     n = len(keep)
-    if not is_int(test_size):
-        raise TypeError(f"test_size must be an int (a number of images, not a fraction), "
-                        f"got {type(test_size).__name__} ({test_size!r})")
-    if not 0 <= test_size < n:
-        raise ValueError(f"test_size must be between 0 and {n - 1} (there are {n} "
-                         f"distinct images), got {test_size}")
+    test_size = _check_test_size(test_size, n, "distinct images")
     flatten = check_bool(flatten, "flatten")
     order = keep[as_rng(rng).permutation(n)]
     X = images[order].astype(np.float64)
     X /= 255.0
     if flatten:
         X = X.reshape(n, -1)
-    y = labels[order]
-    n_train = n - int(test_size)
-    return Split(X[:n_train], X[n_train:], y[:n_train], y[n_train:])
+    return _split(X, labels[order], test_size)
